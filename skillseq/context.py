@@ -1,0 +1,44 @@
+"""What every stage needs to know about the run: the config, its hash and how to stamp provenance."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from skillseq import __version__
+from skillseq.config import Config
+from skillseq.schema import Provenance, Rejected
+
+
+@dataclass(frozen=True)
+class RunContext:
+    config: Config
+    config_hash: str
+
+    @classmethod
+    def of(cls, config: Config) -> RunContext:
+        return cls(config=config, config_hash=config.config_hash())
+
+    @property
+    def seed(self) -> int:
+        return self.config.seed
+
+    def provenance(self, stage: str, teacher_model: str | None = None, teacher_revision: str | None = None):
+        return Provenance(
+            stage=stage,
+            config_hash=self.config_hash,
+            seed=self.config.seed,
+            package_version=__version__,
+            teacher_model=teacher_model,
+            teacher_revision=teacher_revision,
+        )
+
+    def reject(self, record_id: str, stage: str, reason: str, detail: str = "", payload: str = "") -> Rejected:
+        """A row for the `rejected` output. `reason` is a short code (counted in the card), detail is free text."""
+        return Rejected(
+            id=record_id,
+            stage=stage,
+            reason=reason,
+            detail=detail[:2000],
+            payload=payload[:20000],
+            provenance=self.provenance(stage),
+        )

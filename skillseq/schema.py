@@ -1,0 +1,188 @@
+"""The records of skillseq: one typed class and one Arrow schema per output, defined here only.
+
+Elements that flow through the pipeline are these frozen dataclasses, never loose dicts. Each output
+config of the published dataset (`skills`, `instructions`, `edit_sequences`, `pragmatic_examples`,
+`rejected`) is the Arrow schema below, built from the dataclass so the two cannot drift apart.
+
+    >>> row = to_row(Rejected(id="he/0", stage="lintseq", reason="parse_error", detail="line 3", payload="...",
+    ...                       provenance=Provenance("lintseq", "ab12", 0, "0.1.0")))
+    >>> sorted(row)[:3]
+    ['detail', 'id', 'payload']
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import types
+import typing
+from dataclasses import dataclass
+
+import pyarrow as pa
+
+
+@dataclass(frozen=True)
+class Provenance:
+    """What made a row: stage, config hash, seed, package version, and the teacher where one was used."""
+
+    stage: str
+    config_hash: str
+    seed: int
+    package_version: str
+    teacher_model: str | None = None
+    teacher_revision: str | None = None
+
+
+@dataclass(frozen=True)
+class Seed:
+    """One input record, whatever its source. `program` and `tests` are set for code seeds."""
+
+    id: str
+    source: str
+    instruction: str | None = None
+    response: str | None = None
+    program: str | None = None
+    entry_point: str | None = None
+    tests: str | None = None
+
+
+@dataclass(frozen=True)
+class Program:
+    """A program handed to the code stages (LintSeq, pragmatic examples), with where it came from."""
+
+    id: str
+    source_id: str
+    code: str
+    instruction: str | None = None
+    entry_point: str | None = None
+    tests: str | None = None
+
+
+@dataclass(frozen=True)
+class Skill:
+    name: str
+    definition: str
+    support: int
+    examples: list[str]
+    provenance: Provenance
+
+
+@dataclass(frozen=True)
+class Instruction:
+    id: str
+    skills: list[str]
+    query_type: str
+    instruction: str
+    response: str
+    code_blocks: list[str]
+    teacher_model: str
+    prompt_version: str
+    prompt_tokens: int
+    completion_tokens: int
+    provenance: Provenance
+
+
+@dataclass(frozen=True)
+class EditSequence:
+    id: str
+    source_id: str
+    instruction: str | None
+    program: str
+    diffs: list[str]
+    num_edits: int
+    linter: str
+    error_codes: list[str]
+    sample_index: int
+    seed: int
+    text: str
+    provenance: Provenance
+
+
+@dataclass(frozen=True)
+class Example:
+    input: str
+    output: str
+
+
+@dataclass(frozen=True)
+class PragmaticExample:
+    id: str
+    source_id: str
+    domain: str
+    program: str
+    examples: list[Example]
+    num_alternatives: int
+    num_candidates: int
+    p_target_pragmatic: float
+    p_target_random: float
+    provenance: Provenance
+
+
+@dataclass(frozen=True)
+class Rejected:
+    """A record some stage would not pass on: the id it had, the stage, a short reason code and detail."""
+
+    id: str
+    stage: str
+    reason: str
+    detail: str
+    payload: str
+    provenance: Provenance
+
+
+_ARROW_TYPES = {str: pa.string(), int: pa.int64(), float: pa.float64(), bool: pa.bool_()}
+
+
+def arrow_type(tp) -> pa.DataType:
+    """Arrow type of an annotation: `list[str]` -> list<string>, a dataclass -> struct, `X | None` -> X."""
+    origin = typing.get_origin(tp)
+    if origin in (typing.Union, types.UnionType):
+        (inner,) = [a for a in typing.get_args(tp) if a is not type(None)]
+        return arrow_type(inner)
+    if origin is list:
+        return pa.list_(arrow_type(typing.get_args(tp)[0]))
+    if dataclasses.is_dataclass(tp):
+        hints = typing.get_type_hints(tp)
+        return pa.struct([pa.field(f.name, arrow_type(hints[f.name])) for f in dataclasses.fields(tp)])
+    return _ARROW_TYPES[tp]
+
+
+def arrow_schema(cls) -> pa.Schema:
+    return pa.schema(list(arrow_type(cls)))
+
+
+def to_row(record) -> dict:
+    return dataclasses.asdict(record)
+
+
+# The published configs, in the order the card lists them.
+OUTPUTS: dict[str, type] = {
+    "skills": Skill,
+    "instructions": Instruction,
+    "edit_sequences": EditSequence,
+    "pragmatic_examples": PragmaticExample,
+    "rejected": Rejected,
+}
+
+SCHEMAS: dict[str, pa.Schema] = {name: arrow_schema(cls) for name, cls in OUTPUTS.items()}
+
+
+def sort_key(row: dict) -> str:
+    """Rows are ordered by id inside a shard, so a rerun writes identical files."""
+    return row["id"]
+
+
+__all__ = [
+    "OUTPUTS",
+    "SCHEMAS",
+    "EditSequence",
+    "Example",
+    "Instruction",
+    "PragmaticExample",
+    "Program",
+    "Provenance",
+    "Rejected",
+    "Seed",
+    "Skill",
+    "arrow_schema",
+    "to_row",
+]
