@@ -2,7 +2,7 @@
 
 No global RNG is ever used, so the same config gives the same dataset on any runner and any parallelism.
 
-    >>> rng(0, "lintseq", "HumanEval/0", 2).integers(100) == rng(0, "lintseq", "HumanEval/0", 2).integers(100)
+    >>> int(rng(0, "lintseq", "HumanEval/0", 2).integers(100)) == int(rng(0, "lintseq", "HumanEval/0", 2).integers(100))
     True
 """
 
