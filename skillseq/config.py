@@ -87,6 +87,10 @@ class SkillsConfig(_Model):
     min_support: Annotated[int, Field(ge=1)] = 1
     merge_threshold: Annotated[float, Field(gt=0, le=1)] = 0.85
     similarity: Literal["embedding", "ngram"] = "ngram"
+    skills_per_seed: Annotated[int, Field(ge=1, le=20)] = 4  # at most this many skills named per seed
+    skills_per_call: Annotated[int, Field(ge=1, le=100)] = 5  # direct mode asks in chunks a small model can finish
+    direct_samples: Annotated[int, Field(ge=1, le=100)] = 1  # direct mode repeats; support counts agreeing samples
+    max_examples: Annotated[int, Field(ge=0, le=100)] = 5  # source ids kept per catalog entry
 
 
 class GenerationConfig(_Model):
@@ -98,7 +102,9 @@ class GenerationConfig(_Model):
 class FiltersConfig(_Model):
     min_response_chars: Annotated[int, Field(ge=0)] = 40
     judge: bool = False
+    min_response_ratio: Annotated[float, Field(ge=0)] = 0.3  # response chars >= ratio * instruction chars
     dedup_threshold: Annotated[float, Field(gt=0, le=1)] = 0.8
+    dedup_shingle: Annotated[int, Field(ge=1, le=20)] = 3  # word n-grams compared by the near-dup filter
     decontaminate_ngram: Annotated[int, Field(ge=4, le=100)] = 13
     decontaminate_with: list[SeedSource] = [SeedSource(kind="humaneval")]
 

