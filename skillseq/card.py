@@ -114,7 +114,7 @@ def render_body(info: CardInfo, stats: dict[str, ConfigStats], counts: dict[str,
 
 
 def render_card(info: CardInfo, stats: dict[str, ConfigStats], counts: dict[str, int], plot: str | None) -> str:
-    meta = yaml.safe_dump(front_matter(info, list(stats)), sort_keys=False)
+    meta = yaml.safe_dump(front_matter(info, [name for name, s in stats.items() if s.rows]), sort_keys=False)
     return f"---\n{meta}---\n\n" + render_body(info, stats, counts, plot)
 
 

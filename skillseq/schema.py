@@ -166,11 +166,6 @@ OUTPUTS: dict[str, type] = {
 SCHEMAS: dict[str, pa.Schema] = {name: arrow_schema(cls) for name, cls in OUTPUTS.items()}
 
 
-def sort_key(row: dict) -> str:
-    """Rows are ordered by id inside a shard, so a rerun writes identical files."""
-    return row["id"]
-
-
 __all__ = [
     "OUTPUTS",
     "SCHEMAS",

@@ -42,6 +42,8 @@ COUNTED_FIELDS = {
     "edit_sequences": ("linter",),
     "pragmatic_examples": ("domain",),
 }
+# The stable key that places and orders a row: `id`, except the skill catalog, keyed by skill name.
+KEY_FIELD = {"skills": "name"}
 SUMMED_FIELDS = {"instructions": ("prompt_tokens", "completion_tokens"), "edit_sequences": ("num_edits",)}
 
 
@@ -101,11 +103,13 @@ class _StatsFn(beam.CombineFn):
 
 def _write_shard(element, schema: pa.Schema, staging: str, config: str, total: int) -> str:
     index, grouped = element
-    rows = sorted((r for part in grouped["rows"] for r in part), key=lambda r: r["id"])
+    key = KEY_FIELD.get(config, "id")
+    rows = sorted((r for part in grouped["rows"] for r in part), key=lambda r: r[key])
     path = FileSystems.join(staging, shard_name(config, index, total))
-    table = pa.Table.from_pylist(rows, schema=schema)
-    with FileSystems.create(path) as f:
-        pq.write_table(table, f, compression="zstd")
+    with FileSystems.create(path) as f, pq.ParquetWriter(f, schema, compression="zstd") as writer:
+        # An empty shard has no row group at all (datasets' reader refuses a zero-row group).
+        if rows:
+            writer.write_table(pa.Table.from_pylist(rows, schema=schema))
     return path
 
 
@@ -124,8 +128,9 @@ class _WriteConfig(beam.PTransform):
             | "Total" >> beam.CombineGlobally(sum)
         )
         total = size | "ShardCount" >> beam.Map(num_shards, cfg=self.cfg)
+        key = KEY_FIELD.get(self.config, "id")
         keyed = rows | "AssignShard" >> beam.Map(
-            lambda r, n: (stable_hash(r["id"]) % n, r), n=beam.pvalue.AsSingleton(total)
+            lambda r, n: (stable_hash(r[key]) % n, r), n=beam.pvalue.AsSingleton(total)
         )
         # Every shard index exists even when no row lands in it, so "-of-N" is always true.
         indices = total | "Indices" >> beam.FlatMap(lambda n: [(i, None) for i in range(n)])
@@ -179,6 +184,11 @@ class _Finalize(beam.DoFn):
 
     def process(self, _, paths, stats, counts):
         by_name = {s.name: s for s in stats}
+        by_name = {name: by_name[name] for name in SCHEMAS if name in by_name}  # the card's fixed order
+        # `load_dataset` cannot load a config without rows: an empty one is reported, not published.
+        for name, stat in by_name.items():
+            if stat.rows == 0:
+                _remove_folder(FileSystems.join(self.staging, name))
         write_card(self.staging, self.info, by_name, dict(counts), plots=self.plots)
         _replace_folder(self.staging, self.out)
         yield self.out
