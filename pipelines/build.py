@@ -20,6 +20,7 @@ from skillseq import __version__
 from skillseq.card import CardInfo
 from skillseq.config import Config, dump_config
 from skillseq.context import RunContext
+from skillseq.progress import Tap
 
 
 def _version(package: str) -> str:
@@ -55,8 +56,11 @@ class Count(beam.PTransform):
         return pcoll | beam.combiners.Count.Globally() | beam.Map(lambda n: (self.name, n))
 
 
-def build(pipeline: beam.Pipeline, cfg: Config) -> beam.PCollection:
-    """Add the whole run to `pipeline`; returns the PCollection holding the output folder once written."""
+def build(pipeline: beam.Pipeline, cfg: Config, progress: bool = False) -> beam.PCollection:
+    """Add the whole run to `pipeline`; returns the PCollection holding the output folder once written.
+
+    With `progress`, each output also feeds the live display of `skillseq.progress` (in-process runs only).
+    """
     ctx = RunContext.of(cfg)
     outputs, rejected, counts = {}, [], []
 
@@ -94,5 +98,8 @@ def build(pipeline: beam.Pipeline, cfg: Config) -> beam.PCollection:
         counts.append(bad | Count("pragmatic.rejected"))
 
     outputs["rejected"] = rejected | "AllRejected" >> beam.Flatten()
+    if progress:
+        for name, pcoll in [("seeds", seeds), ("programs", programs), *outputs.items()]:
+            pcoll | Tap(name)
     outputs["_counts"] = counts | "AllCounts" >> beam.Flatten()
     return outputs | "WriteDataset" >> WriteHuggingFaceDataset(cfg.output, card_info(cfg, ctx))

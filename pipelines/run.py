@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 
@@ -11,6 +12,7 @@ from apache_beam.options.pipeline_options import PipelineOptions
 from skillseq.pipelines.build import build
 
 from skillseq.config import Config
+from skillseq.progress import LiveDisplay, is_local_in_process
 
 
 def pipeline_options(cfg: Config, extra: list[str]) -> PipelineOptions:
@@ -31,13 +33,19 @@ def counters(result) -> dict[str, int]:
     return out
 
 
-def run(cfg: Config, extra_beam_args: list[str] = ()) -> dict[str, int]:
-    """Build and run the pipeline to completion; returns the run's skillseq counters."""
+def run(cfg: Config, extra_beam_args: list[str] = (), progress: bool = False) -> dict[str, int]:
+    """Build and run the pipeline to completion; returns the run's skillseq counters.
+
+    `progress` shows records per stage live, where the runner executes in this process.
+    """
     started = time.monotonic()
+    args = list(cfg.beam_options) + list(extra_beam_args)
+    progress = progress and is_local_in_process(args)
     pipeline = beam.Pipeline(options=pipeline_options(cfg, list(extra_beam_args)))
-    build(pipeline, cfg)
-    result = pipeline.run()
-    result.wait_until_finish()
+    build(pipeline, cfg, progress=progress)
+    with LiveDisplay() if progress else contextlib.nullcontext():
+        result = pipeline.run()
+        result.wait_until_finish()
     metrics = counters(result)
     logging.getLogger(__name__).info("run finished in %.1f s", time.monotonic() - started)
     return metrics

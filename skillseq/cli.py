@@ -24,6 +24,7 @@ def _parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="run a config; unknown flags go to Beam (--runner, --project, ...)")
     run.add_argument("config")
     run.add_argument("--set", action="append", default=[], metavar="KEY.PATH=VALUE", help="override a setting")
+    run.add_argument("--no-progress", action="store_true", help="no live display of records per stage")
 
     validate = sub.add_parser("validate", help="check a config and print it resolved")
     validate.add_argument("config")
@@ -47,7 +48,8 @@ def _run(args, beam_args: list[str]) -> int:
     from skillseq.summary import print_summary
 
     cfg = load_config(args.config, args.set)
-    print_summary(run(cfg, beam_args), cfg.output.path)
+    progress = not args.no_progress and sys.stderr.isatty()
+    print_summary(run(cfg, beam_args, progress=progress), cfg.output.path)
     return 0
 
 
