@@ -13,6 +13,7 @@ import logging
 import sys
 
 from skillseq.config import ConfigError, dump_config, load_config
+from skillseq.secrets import install_log_redaction, redact
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -58,6 +59,7 @@ def main(argv: list[str] | None = None) -> int:
     if rest and args.command != "run":
         _parser().error(f"unrecognized arguments: {' '.join(rest)}")
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    install_log_redaction()
     try:
         if args.command == "run":
             return _run(args, rest)
@@ -75,10 +77,10 @@ def main(argv: list[str] | None = None) -> int:
             publish(args.out, args.repo_id, private=args.private, dry_run=args.dry_run)
             return 0
     except ConfigError as e:
-        print(f"error: {e}", file=sys.stderr)
+        print(f"error: {redact(str(e))}", file=sys.stderr)
         return 2
     except (FileNotFoundError, ValueError) as e:
-        print(f"error: {e}", file=sys.stderr)
+        print(f"error: {redact(str(e))}", file=sys.stderr)
         return 1
     return 1
 

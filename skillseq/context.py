@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from skillseq import __version__
 from skillseq.config import Config
 from skillseq.schema import Provenance, Rejected
+from skillseq.secrets import redact
 
 
 @dataclass(frozen=True)
@@ -33,12 +34,15 @@ class RunContext:
         )
 
     def reject(self, record_id: str, stage: str, reason: str, detail: str = "", payload: str = "") -> Rejected:
-        """A row for the `rejected` output. `reason` is a short code (counted in the card), detail is free text."""
+        """A row for the `rejected` output. `reason` is a short code (counted in the card), detail is free text.
+
+        Detail and payload are redacted: an error message that quotes a token never reaches the dataset.
+        """
         return Rejected(
             id=record_id,
             stage=stage,
             reason=reason,
-            detail=detail[:2000],
-            payload=payload[:20000],
+            detail=redact(detail)[:2000],
+            payload=redact(payload)[:20000],
             provenance=self.provenance(stage),
         )
