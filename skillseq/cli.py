@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+import traceback
 
 from skillseq.config import ConfigError, dump_config, load_config
 from skillseq.secrets import install_log_redaction, redact
@@ -81,6 +82,9 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except (FileNotFoundError, ValueError) as e:
         print(f"error: {redact(str(e))}", file=sys.stderr)
+        return 1
+    except Exception:  # a pipeline failure: show the whole story, minus any credential it quotes
+        print(redact(traceback.format_exc()), file=sys.stderr)
         return 1
     return 1
 
