@@ -47,7 +47,11 @@ def card_info(cfg: Config, ctx: RunContext) -> CardInfo:
 
 
 class Count(beam.PTransform):
-    """`pcoll | Count("lintseq.in")` -> one `("lintseq.in", n)` pair for the card's accounting table."""
+    """`pcoll | Count("lintseq.in")` -> one `("lintseq.in", n)` pair for the card's accounting table.
+
+    Names are `<stage>.in`, `<stage>.out` (records the stage passed on, counted per input record) and
+    `<stage>.rejected`, so the card can show that in = out + rejected for every stage.
+    """
 
     def __init__(self, name: str):
         super().__init__(f"Count[{name}]")
@@ -67,7 +71,7 @@ def build(pipeline: beam.Pipeline, cfg: Config, progress: bool = False) -> beam.
 
     seeds, bad_seeds = pipeline | "ReadSeeds" >> ReadSeeds(cfg.seeds, ctx)
     rejected.append(bad_seeds)
-    counts += [seeds | Count("read.seeds"), bad_seeds | Count("read.rejected")]
+    counts += [seeds | Count("read.out"), bad_seeds | Count("read.rejected")]
     programs = [seeds | "SeedPrograms" >> SeedsToPrograms()]
 
     if cfg.skills.enabled or cfg.generation.enabled:
@@ -80,7 +84,6 @@ def build(pipeline: beam.Pipeline, cfg: Config, progress: bool = False) -> beam.
         programs.append(mixed["instructions"] | "ResponsePrograms" >> InstructionsToPrograms())
 
     programs = programs | "AllPrograms" >> beam.Flatten()
-    counts.append(programs | Count("programs"))
 
     if cfg.lintseq.enabled:
         from skillseq.transforms.lintseq import LintSeq
@@ -88,7 +91,8 @@ def build(pipeline: beam.Pipeline, cfg: Config, progress: bool = False) -> beam.
         sequences, bad = programs | "LintSeq" >> LintSeq(cfg.lintseq, ctx)
         outputs["edit_sequences"] = sequences
         rejected.append(bad)
-        counts.append(bad | Count("lintseq.rejected_programs"))
+        done = sequences | "ProgramOfSequence" >> beam.Map(lambda e: e.id.rsplit("/lintseq/", 1)[0]) | beam.Distinct()
+        counts += [programs | Count("lintseq.in"), done | Count("lintseq.out"), bad | Count("lintseq.rejected")]
 
     if cfg.pragmatic.enabled:
         from skillseq.transforms.pragmatic import PragmaticExamples
@@ -96,7 +100,8 @@ def build(pipeline: beam.Pipeline, cfg: Config, progress: bool = False) -> beam.
         examples, bad = programs | "PragmaticExamples" >> PragmaticExamples(cfg.pragmatic, ctx)
         outputs["pragmatic_examples"] = examples
         rejected.append(bad)
-        counts.append(bad | Count("pragmatic.rejected"))
+        done = examples | "ProgramOfExample" >> beam.Map(lambda e: e.id) | beam.Distinct()
+        counts += [done | Count("pragmatic.out"), bad | Count("pragmatic.rejected")]
 
     outputs["rejected"] = rejected | "AllRejected" >> beam.Flatten()
     if progress:

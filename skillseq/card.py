@@ -73,6 +73,16 @@ def _table(header: list[str], rows: list[list]) -> str:
     return "\n".join(lines)
 
 
+def accounting(counts: dict[str, int]) -> list[list]:
+    """`{"read.out": 9, "read.rejected": 5}` -> `[["read", 14, 9, 5]]`; `in` is counted where it is known."""
+    stages = sorted({k.rsplit(".", 1)[0] for k in counts})
+    rows = []
+    for stage in stages:
+        out, rejected = counts.get(f"{stage}.out", 0), counts.get(f"{stage}.rejected", 0)
+        rows.append([stage, counts.get(f"{stage}.in", out + rejected), out, rejected])
+    return rows
+
+
 def render_body(info: CardInfo, stats: dict[str, ConfigStats], counts: dict[str, int], plot: str | None) -> str:
     parts = [
         f"# {info.pretty_name}",
@@ -83,8 +93,8 @@ def render_body(info: CardInfo, stats: dict[str, ConfigStats], counts: dict[str,
         _table(["config", "rows"], [[name, s.rows] for name, s in stats.items()]),
     ]
     if counts:
-        parts += ["## Accounting", "Records into and out of each stage (in = out + rejected).",
-                  _table(["count", "value"], sorted(counts.items()))]  # fmt: skip
+        parts += ["## Accounting", "Records into and out of each stage, counted per input record: nothing is "
+                  "dropped silently, so in = out + rejected.", _table(["stage", "in", "out", "rejected"], accounting(counts))]  # fmt: skip
     rejected = stats.get("rejected")
     if rejected and rejected.rows:
         by = rejected.value_counts.get("reason", {})

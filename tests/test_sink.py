@@ -34,7 +34,7 @@ def _skills(n):
 def _write(out, outputs, **cfg):
     with TestPipeline() as p:
         pcolls = {name: p | f"Create[{name}]" >> beam.Create(rows) for name, rows in outputs.items()}
-        pcolls["_counts"] = p | "Counts" >> beam.Create([("read.seeds", 7)])
+        pcolls["_counts"] = p | "Counts" >> beam.Create([("read.out", 7), ("read.rejected", 2)])
         from skillseq.transforms.sinks import WriteHuggingFaceDataset
 
         pcolls | WriteHuggingFaceDataset(OutputConfig(path=str(out), **cfg), card_info(CFG, CTX))
@@ -51,7 +51,7 @@ def test_shards_card_and_load_dataset(tmp_path):
     # An empty config is reported in the card but not published: load_dataset cannot load zero rows.
     assert [c["config_name"] for c in meta["configs"]] == ["skills", "edit_sequences"]
     assert "| rejected | 0 |" in card and not (out / "rejected").exists()
-    assert "| edit_sequences | 9 |" in card and "read.seeds | 7" in card
+    assert "| edit_sequences | 9 |" in card and "| read | 9 | 7 | 2 |" in card
     assert "![length distributions](plots/lengths.png)" in card
     assert (out / "plots/lengths.png").read_bytes()[:4] == b"\x89PNG"
     for name, rows in (("edit_sequences", 9), ("skills", 3)):
