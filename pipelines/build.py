@@ -12,15 +12,15 @@ from __future__ import annotations
 import importlib.metadata
 
 import apache_beam as beam
-from skillseq.transforms.programs import InstructionsToPrograms, SeedsToPrograms
-from skillseq.transforms.seeds import ReadSeeds
-from skillseq.transforms.sinks import WriteHuggingFaceDataset
 
 from skillseq import __version__
 from skillseq.card import CardInfo
 from skillseq.config import Config, dump_config
 from skillseq.context import RunContext
 from skillseq.progress import Tap
+from skillseq.transforms.programs import InstructionsToPrograms, SeedsToPrograms
+from skillseq.transforms.seeds import ReadSeeds
+from skillseq.transforms.sinks import WriteHuggingFaceDataset
 
 
 def _version(package: str) -> str:

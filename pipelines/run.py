@@ -9,9 +9,9 @@ import time
 import apache_beam as beam
 from apache_beam.metrics.metric import MetricsFilter
 from apache_beam.options.pipeline_options import PipelineOptions
-from skillseq.pipelines.build import build
 
 from skillseq.config import Config
+from skillseq.pipelines.build import build
 from skillseq.progress import LiveDisplay, is_local_in_process
 
 

@@ -6,10 +6,10 @@ import sys
 
 import datasets
 from apache_beam.testing.test_pipeline import TestPipeline
-from skillseq.pipelines.build import build
 
 from skillseq import progress
 from skillseq.config import load_config
+from skillseq.pipelines.build import build
 
 
 def _config(tmp_path, extra=""):

@@ -9,10 +9,10 @@ import pyarrow.parquet as pq
 import pytest
 from apache_beam.testing.test_pipeline import TestPipeline
 from apache_beam.testing.util import assert_that, equal_to
-from skillseq.transforms.seeds import ReadSeeds, SourceError, humaneval_seeds
 
 from skillseq.config import Config, SeedSource
 from skillseq.context import RunContext
+from skillseq.transforms.seeds import ReadSeeds, SourceError, humaneval_seeds
 
 CTX = RunContext.of(Config())
 

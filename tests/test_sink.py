@@ -7,11 +7,11 @@ import datasets
 import pyarrow.parquet as pq
 import pytest
 from apache_beam.testing.test_pipeline import TestPipeline
-from skillseq.pipelines.build import card_info
 
 from skillseq.card import read_card_yaml
 from skillseq.config import Config, OutputConfig
 from skillseq.context import RunContext
+from skillseq.pipelines.build import card_info
 from skillseq.schema import SCHEMAS, EditSequence, Skill
 
 CFG = Config()
