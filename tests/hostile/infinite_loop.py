@@ -1,0 +1,3 @@
+def attack(arg):
+    while True:
+        pass

@@ -1,0 +1,7 @@
+def attack(arg):
+    while True:
+        try:
+            while True:
+                pass
+        except BaseException:
+            pass

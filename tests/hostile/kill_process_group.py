@@ -1,0 +1,6 @@
+import os
+import signal
+
+
+def attack(arg):
+    os.killpg(os.getpgid(0), signal.SIGKILL)

@@ -1,0 +1,6 @@
+while True:
+    pass
+
+
+def attack(arg):
+    return "never loaded"

@@ -1,0 +1,5 @@
+import subprocess
+
+
+def attack(arg):
+    return subprocess.run(["touch", arg + "/pwned_by_subprocess"]).returncode

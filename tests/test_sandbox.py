@@ -1,0 +1,93 @@
+"""The sandbox: results in order, limits per call and per batch, recovery after a crash, a clean environment."""
+
+import os
+
+import numpy as np
+import psutil
+import pytest
+
+from skillseq.config import SandboxConfig
+from skillseq.sandbox import Call, Limits, fullmatch_matrix, run_batch
+from skillseq.sandbox.regex import fullmatch_batch
+
+FAST = Limits(call_timeout_s=0.3, batch_timeout_s=20)
+
+
+def test_values_exceptions_and_canonical_reprs():
+    code = "def f(x):\n    if x == 0:\n        raise ValueError(x)\n    return {x, -x}, {'b': 1.0, 'a': x / 3}\n"
+    out = run_batch([code], [Call(0, "f", "(3,)"), Call(0, "f", "(0,)"), Call(0, "g", "(1,)")], FAST).outcomes
+    assert (out[0].status, out[0].value) == ("ok", "(set{-3, 3}, {'a': 1.0, 'b': 1.0})")
+    assert (out[1].status, out[1].value) == ("raised", "ValueError")
+    assert out[2].status == "load_error"
+
+
+def test_timeout_marks_the_cell_and_the_rest_of_the_batch_runs():
+    loop = "def f(x):\n    while True:\n        pass\n"
+    ok = "def f(x):\n    return x\n"
+    out = run_batch([loop, ok], [Call(0, "f", "(1,)"), Call(0, "f", "(2,)"), Call(1, "f", "(3,)")], FAST).outcomes
+    assert [o.status for o in out] == ["timeout", "skipped", "ok"]
+
+
+def test_a_crash_restarts_a_fresh_child_for_the_remaining_calls():
+    crash = "import os\ndef f(x):\n    os.abort()\n"
+    ok = "def f(x):\n    return x + 1\n"
+    result = run_batch([ok, crash, ok], [Call(0, "f", "(1,)"), Call(1, "f", "(1,)"), Call(2, "f", "(5,)")], FAST)
+    assert [o.status for o in result.outcomes] == ["ok", "crashed", "ok"]
+    assert "SIGABRT" in result.outcomes[1].value
+    assert result.restarts == 1
+
+
+def test_per_call_timeout_is_capped_by_the_limit():
+    sleepy = "import time\ndef f(t):\n    time.sleep(t)\n    return t\n"
+    out = run_batch([sleepy], [Call(0, "f", "(0.2,)", timeout_s=0.05), Call(0, "f", "(0.01,)")], FAST).outcomes
+    assert out[0].status == "timeout"
+
+
+def test_batch_deadline_aborts_what_is_left():
+    sleepy = "import time\ndef f(t):\n    time.sleep(t)\n    return t\n"
+    lim = Limits(call_timeout_s=0.5, batch_timeout_s=1.0)
+    out = run_batch([sleepy] * 6, [Call(i, "f", "(0.4,)") for i in range(6)], lim).outcomes
+    assert out[0].ok and out[-1].status == "aborted"
+
+
+def test_environment_is_minimal_and_cwd_is_fresh(monkeypatch):
+    monkeypatch.setenv("HF_TOKEN", "hf_canary_token")
+    code = "import os\ndef f():\n    return sorted(os.environ), os.listdir('.')\n"
+    out = run_batch([code], [Call(0, "f", "()")], FAST).outcomes[0]
+    assert out.ok and "HF_TOKEN" not in out.value and "hf_canary" not in out.value
+    assert out.value.endswith("[])")
+
+
+def test_isolation_layers_are_reported():
+    result = run_batch(["def f():\n    return 1\n"], [Call(0, "f", "()")], FAST)
+    assert "rlimits" in result.isolation
+    if os.geteuid() == 0:
+        assert "uid" in result.isolation  # the child never runs untrusted code as root
+
+
+def test_config_model_is_accepted_as_limits():
+    out = run_batch(["def f(x):\n    return x\n"], [Call(0, "f", "('a',)")], SandboxConfig(call_timeout_s=0.5))
+    assert out.outcomes[0].value == "'a'"
+
+
+def test_regex_fullmatch_with_timeout_counts_errors_as_no():
+    patterns = [r"\d{3}", r"(a+)+$", r"[unclosed"]
+    strings = ["123", "12a", "a" * 40 + "!"]
+    labels, result = fullmatch_batch(patterns, strings, Limits(call_timeout_s=0.5, batch_timeout_s=20))
+    assert labels.tolist() == [[True, False, False], [False, False, False], [False, False, False]]
+    statuses = [o.status for o in result.outcomes]
+    assert "load_error" in statuses and "timeout" in statuses  # catastrophic backtracking was cut off
+    assert np.array_equal(fullmatch_matrix([r"a|b"], ["a", "c"]), [[True], [False]])
+
+
+def test_no_process_outlives_a_batch():
+    before = {p.pid for p in psutil.Process().children(recursive=True)}
+    run_batch(["def f():\n    while True:\n        pass\n"], [Call(0, "f", "()")], FAST)
+    assert {p.pid for p in psutil.Process().children(recursive=True)} <= before
+
+
+@pytest.mark.parametrize("value", ["'x' * 100000", "list(range(50000))"])
+def test_huge_values_are_capped_but_still_compare(value):
+    code = f"def f(n):\n    return {value} if n else 0\n"
+    out = run_batch([code], [Call(0, "f", "(1,)")], FAST).outcomes[0]
+    assert out.ok and len(out.value) <= 2000 and "...#" in out.value

@@ -1,0 +1,121 @@
+"""Deterministic AST mutants of a Python program: the alternative programs of the Python pragmatic domain.
+
+One mutant per mutation site and replacement: arithmetic and augmented-assignment operators, comparisons,
+boolean operators, `not` removal, integer constants (±1, the boundary mutants), True/False, and statement
+deletion (a statement replaced by `pass`). Mutants that do not parse back, or equal the original text,
+are dropped; duplicates collapse. Equivalent mutants are not detected here: they give rows identical to
+the target's and are merged with it when the consistency matrix is collapsed.
+
+    >>> [m.splitlines()[1].strip() for m in mutants("def f(x):\\n    return x + 1\\n")]
+    ['pass', 'return x - 1', 'return x * 1', 'return x + 2', 'return x + 0']
+"""
+
+from __future__ import annotations
+
+import ast
+
+_BINOPS = {
+    ast.Add: [ast.Sub, ast.Mult],
+    ast.Sub: [ast.Add],
+    ast.Mult: [ast.Add, ast.FloorDiv],
+    ast.Div: [ast.Mult, ast.FloorDiv],
+    ast.FloorDiv: [ast.Div, ast.Mult],
+    ast.Mod: [ast.FloorDiv],
+    ast.Pow: [ast.Mult],
+}
+_CMPOPS = {
+    ast.Lt: [ast.LtE, ast.Gt],
+    ast.LtE: [ast.Lt, ast.GtE],
+    ast.Gt: [ast.GtE, ast.Lt],
+    ast.GtE: [ast.Gt, ast.LtE],
+    ast.Eq: [ast.NotEq],
+    ast.NotEq: [ast.Eq],
+    ast.In: [ast.NotIn],
+    ast.NotIn: [ast.In],
+    ast.Is: [ast.IsNot],
+    ast.IsNot: [ast.Is],
+}
+
+
+def _sites(tree: ast.AST):
+    """(node, field, replacement) for every single-point mutation, in a fixed walk order."""
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.BinOp, ast.AugAssign)):
+            for new in _BINOPS.get(type(node.op), []):
+                yield node, "op", new()
+        elif isinstance(node, ast.Compare):
+            for i, op in enumerate(node.ops):
+                for new in _CMPOPS.get(type(op), []):
+                    yield node, ("ops", i), new()
+        elif isinstance(node, ast.BoolOp):
+            yield node, "op", ast.Or() if isinstance(node.op, ast.And) else ast.And()
+        elif isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Not):
+            yield node, "unwrap", None
+        elif isinstance(node, ast.Constant) and type(node.value) is bool:
+            yield node, "value", not node.value
+        elif isinstance(node, ast.Constant) and type(node.value) is int:
+            yield node, "value", node.value + 1
+            yield node, "value", node.value - 1
+        if isinstance(node, (ast.FunctionDef, ast.For, ast.While, ast.If, ast.With)):
+            for i, stmt in enumerate(node.body):
+                if not isinstance(stmt, (ast.Pass, ast.Expr)):
+                    yield node, ("body", i), None
+
+
+def _apply(node, where, new):
+    """Mutate in place; return an undo function."""
+    if where == "unwrap":
+        parent_fields = node._parent_ref
+        holder, name, idx = parent_fields
+        old = getattr(holder, name) if idx is None else getattr(holder, name)[idx]
+        _set(holder, name, idx, node.operand)
+        return lambda: _set(holder, name, idx, old)
+    if isinstance(where, tuple):
+        name, i = where
+        seq = getattr(node, name)
+        old = seq[i]
+        seq[i] = new if name == "ops" else ast.Pass()
+        return lambda: seq.__setitem__(i, old)
+    old = getattr(node, where)
+    setattr(node, where, new)
+    return lambda: setattr(node, where, old)
+
+
+def _set(holder, name, idx, value):
+    if idx is None:
+        setattr(holder, name, value)
+    else:
+        getattr(holder, name)[idx] = value
+
+
+def _link_parents(tree: ast.AST) -> None:
+    for parent in ast.walk(tree):
+        for name, value in ast.iter_fields(parent):
+            if isinstance(value, ast.AST):
+                value._parent_ref = (parent, name, None)
+            elif isinstance(value, list):
+                for i, child in enumerate(value):
+                    if isinstance(child, ast.AST):
+                        child._parent_ref = (parent, name, i)
+
+
+def mutants(code: str) -> list[str]:
+    """Every single-point mutant of `code` as source text, in a fixed order, duplicates and no-ops removed."""
+    tree = ast.parse(code)
+    _link_parents(tree)
+    original = ast.unparse(tree)
+    seen, out = {original}, []
+    for node, where, new in list(_sites(tree)):
+        undo = _apply(node, where, new)
+        try:
+            text = ast.unparse(tree)
+        finally:
+            undo()
+        if text not in seen:
+            try:
+                compile(text, "<mutant>", "exec")
+            except (SyntaxError, ValueError):
+                continue
+            seen.add(text)
+            out.append(text + "\n")
+    return out
