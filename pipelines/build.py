@@ -91,7 +91,7 @@ def build(pipeline: beam.Pipeline, cfg: Config, progress: bool = False) -> beam.
         sequences, bad = programs | "LintSeq" >> LintSeq(cfg.lintseq, ctx)
         outputs["edit_sequences"] = sequences
         rejected.append(bad)
-        done = sequences | "ProgramOfSequence" >> beam.Map(lambda e: e.id.rsplit("/lintseq/", 1)[0]) | beam.Distinct()
+        done = sequences | "ProgramOfSequence" >> beam.Map(lambda e: e.id.rsplit("/lintseq/", 1)[0]) | "LintedPrograms" >> beam.Distinct()
         counts += [programs | Count("lintseq.in"), done | Count("lintseq.out"), bad | Count("lintseq.rejected")]
 
     if cfg.pragmatic.enabled:
@@ -100,7 +100,7 @@ def build(pipeline: beam.Pipeline, cfg: Config, progress: bool = False) -> beam.
         examples, bad = programs | "PragmaticExamples" >> PragmaticExamples(cfg.pragmatic, ctx)
         outputs["pragmatic_examples"] = examples
         rejected.append(bad)
-        done = examples | "ProgramOfExample" >> beam.Map(lambda e: e.id) | beam.Distinct()
+        done = examples | "ProgramOfExample" >> beam.Map(lambda e: e.id) | "ExampledPrograms" >> beam.Distinct()
         counts += [done | Count("pragmatic.out"), bad | Count("pragmatic.rejected")]
 
     outputs["rejected"] = rejected | "AllRejected" >> beam.Flatten()

@@ -104,7 +104,8 @@ class _StatsFn(beam.CombineFn):
 def _write_shard(element, schema: pa.Schema, staging: str, config: str, total: int) -> str:
     index, grouped = element
     key = KEY_FIELD.get(config, "id")
-    rows = sorted((r for part in grouped["rows"] for r in part), key=lambda r: r[key])
+    # Ties (one record rejected by two stages) are broken by the whole row, so the order never depends on the runner.
+    rows = sorted((r for part in grouped["rows"] for r in part), key=lambda r: (r[key], json.dumps(r, sort_keys=True)))
     path = FileSystems.join(staging, shard_name(config, index, total))
     with FileSystems.create(path) as f, pq.ParquetWriter(f, schema, compression="zstd") as writer:
         # An empty shard has no row group at all (datasets' reader refuses a zero-row group).
