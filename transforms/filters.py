@@ -1,0 +1,358 @@
+"""SkillMix quality filters: shirkers, near-duplicate instructions, benchmark contamination.
+
+Each shirker check is a small class with one job, datatrove-style: called on a `Draft`, it returns `True` or
+`(False, reason)`. The first failing check rejects the record with its reason, a `dropped_<reason>` counter
+and the row as payload. Near-duplicates and contamination are global steps:
+
+- near-duplicates: word-shingle sets compared by MinHash LSH (datasketch) for candidates, confirmed by exact
+  Jaccard; records are visited in id order and the first of a group is kept, so the result is deterministic.
+  All instructions meet on one worker (the paper's scale is thousands).
+- contamination: any shared `n`-gram of lower-cased word tokens (13 by default) between a record's instruction
+  or response and a benchmark prompt or solution (HumanEval, plus any configured seed source).
+
+Shortcuts: refusals and evasions are found by English phrases at the start of a response; "too short" is a
+character count against a floor and a fraction of the instruction's length.
+
+    >>> Refusal()(Draft(_example("I'm sorry, but I can't help with that."), "stop"))
+    (False, 'refusal')
+"""
+
+from __future__ import annotations
+
+import ast
+import hashlib
+import json
+import re
+
+import apache_beam as beam
+
+from skillseq import prompts
+from skillseq.config import Config, FiltersConfig
+from skillseq.context import RunContext
+from skillseq.schema import Instruction, Seed, to_row
+from skillseq.teachers import AskTeacher
+from skillseq.teachers.types import TeacherRequest
+from skillseq.transforms.generation import Draft
+
+FILTER = "skillmix.filter"
+JUDGE = "skillmix.judge"
+DEDUP = "skillmix.dedup"
+DECONTAMINATE = "skillmix.decontaminate"
+
+
+def _example(response: str, instruction: str = "Write a function that adds two numbers.") -> Instruction:
+    return Instruction("x", ["a", "b"], "q", instruction, response, [], "m", "v", 0, 0, None)
+
+
+# ---- shirkers: one check per class
+
+_REFUSAL = re.compile(
+    r"\b(i'?m sorry|i am sorry|i apologi[sz]e|i can(?:'?t|not) (?:help|assist|provide|do|write|complete)|"
+    r"i(?:'m| am) (?:not able|unable) to|as an ai\b|as a language model)",
+    re.I,
+)
+_EVASION = re.compile(
+    r"^\W*(could you (?:please )?(?:provide|clarify|share|give)|please (?:provide|clarify|share)|"
+    r"can you (?:provide|clarify|share)|i need more (?:information|details|context))|"
+    r"\b(i(?:'m| am) here to help|i can (?:help|assist) you with|how can i help|what do you need)\b",
+    re.I,
+)
+_DEMANDS_CODE = re.compile(r"\b(write|implement|create|code|function|program|script|class|fix|debug|refactor)\b", re.I)
+
+
+class Refusal:
+    """A response that declines ('I'm sorry, I can't...') in its first 200 characters."""
+
+    def __call__(self, draft: Draft):
+        return (False, "refusal") if _REFUSAL.search(draft.record.response[:200]) else True
+
+
+class Evasion:
+    """A response that asks for more information, or offers help, instead of answering (first 300 characters)."""
+
+    def __call__(self, draft: Draft):
+        return (False, "evasion") if _EVASION.search(draft.record.response[:300]) else True
+
+
+class Echo:
+    """A response that mostly repeats its instruction (word-trigram Jaccard at or above `threshold`).
+
+    >>> Echo()(Draft(_example("Write a function that adds two numbers."), "stop"))
+    (False, 'echo')
+    """
+
+    def __init__(self, threshold: float = 0.5):
+        self.threshold = threshold
+
+    def __call__(self, draft: Draft):
+        similarity = _jaccard(shingles(draft.record.instruction, 3), shingles(draft.record.response, 3))
+        return (False, "echo") if similarity >= self.threshold else True
+
+
+class Truncated:
+    """A response the teacher stopped at its token limit."""
+
+    def __call__(self, draft: Draft):
+        return (False, "truncated") if draft.finish_reason == "length" else True
+
+
+class TooShort:
+    """A response shorter than `min_chars`, or than `ratio` times its instruction.
+
+    >>> TooShort(40, 0.3)(Draft(_example("def add(a, b): return a + b  # done, tested and documented"), "stop"))
+    True
+    """
+
+    def __init__(self, min_chars: int, ratio: float):
+        self.min_chars, self.ratio = min_chars, ratio
+
+    def __call__(self, draft: Draft):
+        need = max(self.min_chars, self.ratio * len(draft.record.instruction))
+        return (False, "too_short") if len(draft.record.response.strip()) < need else True
+
+
+class MissingCode:
+    """An instruction that asks for code (write, implement, fix...) answered without a code block."""
+
+    def __call__(self, draft: Draft):
+        record = draft.record
+        return (False, "no_code") if _DEMANDS_CODE.search(record.instruction) and not record.code_blocks else True
+
+
+class CodeSyntax:
+    """A code block that `ast.parse` rejects."""
+
+    def __call__(self, draft: Draft):
+        for block in draft.record.code_blocks:
+            try:
+                ast.parse(block)
+            except (SyntaxError, ValueError):
+                return False, "code_syntax_error"
+        return True
+
+
+def shirker_checks(cfg: FiltersConfig) -> list:
+    """The checks, in the order they run (cheapest and most telling first)."""
+    return [Truncated(), Refusal(), Evasion(), Echo(), TooShort(cfg.min_response_chars, cfg.min_response_ratio),
+            MissingCode(), CodeSyntax()]  # fmt: skip
+
+
+def first_failure(checks: list, draft: Draft) -> str | None:
+    """The reason of the first check that fails, or None when all pass."""
+    for check in checks:
+        verdict = check(draft)
+        if verdict is not True:
+            return verdict[1]
+    return None
+
+
+class _Shirkers(beam.DoFn):
+    def __init__(self, cfg: FiltersConfig, ctx: RunContext):
+        self.cfg, self.ctx = cfg, ctx
+
+    def setup(self):
+        self.checks = shirker_checks(self.cfg)
+
+    def process(self, draft: Draft):
+        reason = first_failure(self.checks, draft)
+        if reason is None:
+            yield draft.record
+            return
+        beam.metrics.Metrics.counter(f"skillseq.{FILTER}", f"dropped_{reason}").inc()
+        payload = json.dumps(to_row(draft.record), default=str)
+        yield beam.pvalue.TaggedOutput("rejected", self.ctx.reject(draft.record.id, FILTER, reason, "", payload))
+
+
+# ---- teacher as judge (optional)
+
+
+def judge_request(record: Instruction) -> TeacherRequest:
+    messages = prompts.judge_messages(record.instruction, record.response, record.skills)
+    return TeacherRequest(key=record.id, messages=messages, json_schema=prompts.schema_text(prompts.JUDGE_SCHEMA))
+
+
+class _Verdict(beam.DoFn):
+    def __init__(self, ctx: RunContext):
+        self.ctx = ctx
+
+    def process(self, answered):
+        record, _, reply = answered
+        parsed = reply.parsed if isinstance(reply.parsed, dict) else {}
+        if parsed.get("uses_all_skills") is True:
+            yield record
+            return
+        beam.metrics.Metrics.counter(f"skillseq.{JUDGE}", "dropped_ignores_skill").inc()
+        detail = f"missing: {parsed.get('missing_skills')}"
+        payload = json.dumps(to_row(record), default=str)
+        yield beam.pvalue.TaggedOutput("rejected", self.ctx.reject(record.id, JUDGE, "ignores_skill", detail, payload))
+
+
+class FilterShirkers(beam.PTransform):
+    """Drafts -> `(instructions, rejected)`: the shirker checks, then the teacher as judge if `filters.judge`."""
+
+    def __init__(self, cfg: Config, ctx: RunContext):
+        super().__init__()
+        self.cfg, self.ctx = cfg, ctx
+
+    def expand(self, drafts):
+        checked = drafts | "Checks" >> beam.ParDo(_Shirkers(self.cfg.filters, self.ctx)).with_outputs(
+            "rejected", main="kept"
+        )
+        if not self.cfg.filters.judge:
+            return checked.kept, checked.rejected
+        answered, refused = (
+            checked.kept
+            | "JudgeRequests" >> beam.Map(lambda r: (r, judge_request(r)))
+            | "AskJudge" >> AskTeacher(self.cfg.teacher, self.ctx, JUDGE)
+        )
+        judged = answered | "Verdict" >> beam.ParDo(_Verdict(self.ctx)).with_outputs("rejected", main="kept")
+        return judged.kept, (checked.rejected, refused, judged.rejected) | "ShirkerRejects" >> beam.Flatten()
+
+
+# ---- near-duplicates
+
+
+def shingles(text: str, n: int) -> set[str]:
+    """Word n-grams of lower-cased word tokens; a text shorter than n words is one shingle.
+
+    >>> sorted(shingles("Sort the list, then sort it again", 3))[:2]
+    ['list then sort', 'sort it again']
+    """
+    words = re.findall(r"\w+", text.lower())
+    if len(words) <= n:
+        return {" ".join(words)} if words else set()
+    return {" ".join(words[i : i + n]) for i in range(len(words) - n + 1)}
+
+
+def near_duplicates(items: list[tuple[str, str]], threshold: float, n: int, num_perm: int = 128) -> dict[str, str]:
+    """{duplicate id: id it duplicates} for (id, text) items; the smallest id of each group is kept.
+
+    >>> near_duplicates([("b", "write a function that sorts a list of numbers"),
+    ...                  ("a", "Write a function that sorts a list of numbers!"), ("c", "parse a date")], 0.8, 3)
+    {'b': 'a'}
+    """
+    from datasketch import MinHash, MinHashLSH
+
+    # LSH only proposes candidates, at a lower threshold than asked so that pairs near it are not missed; the
+    # exact Jaccard of the shingle sets decides.
+    lsh = MinHashLSH(threshold=threshold / 2, num_perm=num_perm)
+    kept: dict[str, set[str]] = {}
+    duplicates = {}
+    for key, text in sorted(items):
+        grams = shingles(text, n)
+        sketch = MinHash(num_perm=num_perm, seed=1)
+        sketch.update_batch([g.encode() for g in grams])
+        matches = [other for other in sorted(lsh.query(sketch)) if _jaccard(grams, kept[other]) >= threshold]
+        if matches:
+            duplicates[key] = matches[0]
+        else:
+            kept[key] = grams
+            lsh.insert(key, sketch)
+    return duplicates
+
+
+def _jaccard(a: set, b: set) -> float:
+    return len(a & b) / len(a | b) if a or b else 1.0
+
+
+class _Dedup(beam.DoFn):
+    def __init__(self, cfg: FiltersConfig, ctx: RunContext):
+        self.cfg, self.ctx = cfg, ctx
+
+    def process(self, records: list[Instruction]):
+        items = [(r.id, r.instruction) for r in records]
+        duplicates = near_duplicates(items, self.cfg.dedup_threshold, self.cfg.dedup_shingle)
+        for record in records:
+            if record.id not in duplicates:
+                yield record
+                continue
+            beam.metrics.Metrics.counter(f"skillseq.{DEDUP}", "dropped_near_duplicate").inc()
+            detail = f"near-duplicate of {duplicates[record.id]}"
+            payload = json.dumps(to_row(record), default=str)
+            yield beam.pvalue.TaggedOutput(
+                "rejected", self.ctx.reject(record.id, DEDUP, "near_duplicate", detail, payload)
+            )
+
+
+class DropNearDuplicates(beam.PTransform):
+    """Instructions -> `(instructions, rejected)`; one global step."""
+
+    def __init__(self, cfg: FiltersConfig, ctx: RunContext):
+        super().__init__()
+        self.cfg, self.ctx = cfg, ctx
+
+    def expand(self, instructions):
+        deduped = (
+            instructions
+            | "Gather" >> beam.combiners.ToList()
+            | "KeepFirst" >> beam.ParDo(_Dedup(self.cfg, self.ctx)).with_outputs("rejected", main="kept")
+        )
+        return deduped.kept, deduped.rejected
+
+
+# ---- decontamination
+
+
+def ngram_hashes(text: str, n: int) -> set[int]:
+    """Stable 64-bit hashes of the word n-grams of a text (the same in every process, unlike `hash`)."""
+    words = re.findall(r"\w+", text.lower())
+    return {
+        int.from_bytes(hashlib.blake2b(" ".join(words[i : i + n]).encode(), digest_size=8).digest(), "little")
+        for i in range(len(words) - n + 1)
+    }
+
+
+def benchmark_index(seeds: list[Seed], n: int) -> dict[int, str]:
+    """{n-gram hash: benchmark id} over each seed's instruction, response and program (smallest id wins)."""
+    index: dict[int, str] = {}
+    for seed in sorted(seeds, key=lambda s: s.id):
+        for text in (seed.instruction, seed.response, seed.program):
+            for h in ngram_hashes(text or "", n):
+                index.setdefault(h, seed.id)
+    return index
+
+
+def contamination(record: Instruction, index: dict[int, str], n: int) -> str | None:
+    """The benchmark id a record shares an n-gram with (instruction or response), or None."""
+    hits = sorted({index[h] for h in ngram_hashes(record.instruction + "\n" + record.response, n) if h in index})
+    return hits[0] if hits else None
+
+
+class _Decontaminate(beam.DoFn):
+    def __init__(self, n: int, ctx: RunContext):
+        self.n, self.ctx = n, ctx
+
+    def process(self, record: Instruction, index: dict[int, str]):
+        source = contamination(record, index, self.n)
+        if source is None:
+            yield record
+            return
+        beam.metrics.Metrics.counter(f"skillseq.{DECONTAMINATE}", "dropped_contaminated").inc()
+        detail = f"shares a {self.n}-gram with {source}"
+        payload = json.dumps(to_row(record), default=str)
+        yield beam.pvalue.TaggedOutput(
+            "rejected", self.ctx.reject(record.id, DECONTAMINATE, "contaminated", detail, payload)
+        )
+
+
+class Decontaminate(beam.PTransform):
+    """Instructions -> `(instructions, rejected)`, against the seed sources in `filters.decontaminate_with`."""
+
+    def __init__(self, cfg: FiltersConfig, ctx: RunContext):
+        super().__init__()
+        self.cfg, self.ctx = cfg, ctx
+
+    def expand(self, instructions):
+        from skillseq.transforms.seeds import ReadSeeds
+
+        if not self.cfg.decontaminate_with:
+            return instructions, instructions.pipeline | "NothingToCheck" >> beam.Create([])
+        n = self.cfg.decontaminate_ngram
+        benchmarks, _ = instructions.pipeline | "ReadBenchmarks" >> ReadSeeds(self.cfg.decontaminate_with, self.ctx)
+        index = (
+            benchmarks | "GatherBenchmarks" >> beam.combiners.ToList() | "IndexNGrams" >> beam.Map(benchmark_index, n)
+        )
+        checked = instructions | "Check" >> beam.ParDo(
+            _Decontaminate(n, self.ctx), beam.pvalue.AsSingleton(index)
+        ).with_outputs("rejected", main="kept")
+        return checked.kept, checked.rejected

@@ -1,0 +1,258 @@
+"""SkillMix stage 2: draw skill combinations, then ask the teacher for an instruction and for its response.
+
+Sampling is least-used-first, as a balanced design: for index i, with tie-breaks drawn from
+`rng(seed, "skillmix.sample", i)`, the first skill is the least used one, each next skill the one that forms
+the fewest already-drawn pairs with those chosen (then the least used). Every skill is used within one draw of
+every other, and every pair is drawn once before any pair repeats (for k=2 and n >= m(m-1)/2 the draws cover
+all pairs). The query type is the least used one. Draws are sequential over the whole catalog, one worker:
+n is the size of the dataset (thousands), and the pair counts are an m x m matrix, fine to a few thousand skills.
+
+Two teacher calls per record, as in the paper: the instruction (it must need all k skills and fit the query
+type), then the response. Token counts in a row are the sums over both calls.
+
+    >>> sample_combos(4, 2, 6, seed=0)
+    [(0, 3), (1, 2), (2, 3), (0, 1), (0, 2), (1, 3)]
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import re
+from dataclasses import dataclass
+
+import apache_beam as beam
+import numpy as np
+
+from skillseq import prompts
+from skillseq.config import Config
+from skillseq.context import RunContext
+from skillseq.rng import rng
+from skillseq.schema import Instruction, Skill
+from skillseq.teachers import AskTeacher
+from skillseq.teachers.types import TeacherReply, TeacherRequest
+from skillseq.transforms.programs import extract_code_blocks
+
+SAMPLE = "skillmix.sample"
+INSTRUCTION = "skillmix.instruction"
+RESPONSE = "skillmix.response"
+_MIN_INSTRUCTION_CHARS = 20
+
+
+@dataclass(frozen=True)
+class Combo:
+    """One draw: the skills (name, definition) an instruction must combine, and its query type."""
+
+    id: str
+    index: int
+    skills: tuple[tuple[str, str], ...]
+    query_type: str
+
+
+@dataclass(frozen=True)
+class Draft:
+    """A generated record before the quality filters, with what they need that the row does not keep."""
+
+    record: Instruction
+    finish_reason: str
+
+
+def sample_combos(m: int, k: int, n: int, seed: int) -> list[tuple[int, ...]]:
+    """n sorted k-tuples of skill indices in range(m), least-used-first with seeded tie-breaks."""
+    if n and m < k:
+        raise ValueError(f"cannot draw {k} distinct skills from a catalog of {m}")
+    usage = np.zeros(m, dtype=np.int64)
+    pairs = np.zeros((m, m), dtype=np.int32)
+    draws = []
+    for i in range(n):
+        noise = rng(seed, SAMPLE, i).random(m)
+        chosen: list[int] = []
+        for _ in range(k):
+            pair_use = pairs[chosen].sum(axis=0) if chosen else np.zeros(m, dtype=np.int32)
+            order = np.lexsort((noise, usage, pair_use))  # last key first: pairs, then usage, then noise
+            chosen.append(int(next(j for j in order if j not in chosen)))
+        for a, b in itertools.combinations(chosen, 2):
+            pairs[a, b] += 1
+            pairs[b, a] += 1
+        usage[chosen] += 1
+        draws.append(tuple(sorted(chosen)))
+    return draws
+
+
+def pair_coverage(draws: list[tuple[int, ...]], m: int) -> dict:
+    """How much of the catalog the draws reach: distinct pairs over all m(m-1)/2 pairs, skills used over m.
+
+    >>> pair_coverage([(0, 1), (1, 2), (0, 1)], 4)
+    {'combos': 3, 'skills_total': 4, 'skills_used': 3, 'pairs_total': 6, 'pairs_covered': 2, 'pair_coverage': 0.333}
+    """
+    covered = {p for d in draws for p in itertools.combinations(d, 2)}
+    total = math.comb(m, 2)
+    return {
+        "combos": len(draws),
+        "skills_total": m,
+        "skills_used": len({s for d in draws for s in d}),
+        "pairs_total": total,
+        "pairs_covered": len(covered),
+        "pair_coverage": round(len(covered) / total, 3) if total else 0.0,
+    }
+
+
+def draw_combos(skills: list[Skill], query_types: list[str], n: int, k: int, seed: int) -> tuple[list[Combo], dict]:
+    """Combos over a catalog (sorted by name first, so the side input's order does not matter), with coverage."""
+    skills = sorted(skills, key=lambda s: s.name)
+    query_types = sorted(query_types)
+    draws = sample_combos(len(skills), k, n, seed)
+    qt_usage = np.zeros(len(query_types), dtype=np.int64)
+    combos = []
+    for i, draw in enumerate(draws):
+        qt = int(np.lexsort((rng(seed, SAMPLE, i, "query_type").random(len(query_types)), qt_usage))[0])
+        qt_usage[qt] += 1
+        chosen = tuple((skills[j].name, skills[j].definition) for j in draw)
+        combos.append(Combo(f"skillmix/{i:06d}", i, chosen, query_types[qt]))
+    return combos, pair_coverage(draws, len(skills))
+
+
+def instruction_request(combo: Combo, domain: str) -> TeacherRequest:
+    messages = prompts.instruction_messages(domain, list(combo.skills), combo.query_type)
+    return TeacherRequest(key=combo.id, messages=messages)
+
+
+def response_request(combo: Combo, instruction: str) -> TeacherRequest:
+    return TeacherRequest(key=combo.id, messages=prompts.response_messages(instruction))
+
+
+_LABEL = re.compile(r"^\s*(?:here(?:'s| is)[^:\n]*:|(?:user )?(?:request|instruction|task|prompt)\s*:)\s*", re.I)
+
+
+def clean_instruction(text: str) -> str:
+    """Drop a leading label ('Request:', 'Here is the request:') and wrapping quotes.
+
+    >>> clean_instruction('Here is a request:\\n"Write a function that sorts a list."')
+    'Write a function that sorts a list.'
+    """
+    text = _LABEL.sub("", text.strip(), count=1).strip()
+    if len(text) > 1 and text[0] == text[-1] and text[0] in "\"'":
+        text = text[1:-1].strip()
+    return text
+
+
+def instruction_problem(instruction: str, finish_reason: str) -> str | None:
+    """Why a cleaned instruction cannot be sent on for a response, or None.
+
+    >>> instruction_problem("```python\\ndef solve(): ...\\n```", "stop")  # the teacher solved instead of asking
+    'code_not_request'
+    """
+    if len(instruction) < _MIN_INSTRUCTION_CHARS:
+        return "empty_instruction"
+    if finish_reason == "length":
+        return "truncated_instruction"
+    if instruction.startswith("```"):
+        return "code_not_request"
+    return None
+
+
+def assemble(combo: Combo, instruction: str, asked: TeacherReply, answered: TeacherReply, ctx: RunContext) -> Draft:
+    response = answered.text.strip()
+    record = Instruction(
+        id=combo.id,
+        skills=[name for name, _ in combo.skills],
+        query_type=combo.query_type,
+        instruction=instruction,
+        response=response,
+        code_blocks=extract_code_blocks(response),
+        teacher_model=answered.model_id,
+        prompt_version=prompts.PROMPT_VERSION,
+        prompt_tokens=asked.prompt_tokens + answered.prompt_tokens,
+        completion_tokens=asked.completion_tokens + answered.completion_tokens,
+        provenance=ctx.provenance(RESPONSE, answered.model_id, answered.model_revision),
+    )
+    return Draft(record, answered.finish_reason)
+
+
+class _Draw(beam.DoFn):
+    def __init__(self, cfg: Config, ctx: RunContext):
+        self.cfg, self.ctx = cfg, ctx
+        self.ns = f"skillseq.{SAMPLE}"
+
+    def process(self, skills: list[Skill], query_types: list[Skill]):
+        n, k = self.cfg.generation.num_instructions, self.cfg.generation.skills_per_instruction
+        if len(skills) < k:
+            beam.metrics.Metrics.counter(self.ns, "dropped_catalog_too_small").inc(n)
+            for i in range(n):
+                detail = f"catalog has {len(skills)} skills, each instruction needs {k}"
+                reject = self.ctx.reject(f"skillmix/{i:06d}", SAMPLE, "catalog_too_small", detail)
+                yield beam.pvalue.TaggedOutput("rejected", reject)
+            yield beam.pvalue.TaggedOutput("stats", pair_coverage([], len(skills)))
+            return
+        names = [q.name for q in query_types]
+        if not names:
+            beam.metrics.Metrics.counter(self.ns, "fallback_query_types").inc()
+            names = list(prompts.FALLBACK_QUERY_TYPES)
+        combos, stats = draw_combos(skills, names, n, k, self.ctx.seed)
+        beam.metrics.Metrics.counter(self.ns, "pairs_covered").inc(stats["pairs_covered"])
+        beam.metrics.Metrics.counter(self.ns, "pairs_total").inc(stats["pairs_total"])
+        yield from combos
+        yield beam.pvalue.TaggedOutput("stats", stats)
+
+
+class SampleSkillCombos(beam.PTransform):
+    """Catalog -> `(combos, stats, rejected)`; `stats` holds one `pair_coverage` dict for the card."""
+
+    def __init__(self, cfg: Config, ctx: RunContext, query_types):
+        super().__init__()
+        self.cfg, self.ctx, self.query_types = cfg, ctx, query_types
+
+    def expand(self, catalog):
+        drawn = (
+            catalog
+            | "Gather" >> beam.combiners.ToList()
+            | "Draw"
+            >> beam.ParDo(_Draw(self.cfg, self.ctx), beam.pvalue.AsList(self.query_types)).with_outputs(
+                "stats", "rejected", main="combos"
+            )
+        )
+        return drawn.combos | "Spread" >> beam.Reshuffle(), drawn.stats, drawn.rejected
+
+
+class _ReadInstruction(beam.DoFn):
+    """Instruction reply -> the response request, or a reject when the instruction is cut off or empty."""
+
+    def __init__(self, ctx: RunContext):
+        self.ctx = ctx
+
+    def process(self, answered):
+        combo, _, reply = answered
+        instruction = clean_instruction(reply.text)
+        reason = instruction_problem(instruction, reply.finish_reason)
+        if reason:
+            beam.metrics.Metrics.counter(f"skillseq.{INSTRUCTION}", f"dropped_{reason}").inc()
+            yield beam.pvalue.TaggedOutput("rejected", self.ctx.reject(combo.id, INSTRUCTION, reason, "", reply.text))
+            return
+        yield (combo, instruction, reply), response_request(combo, instruction)
+
+
+def _assemble(answered, ctx: RunContext) -> Draft:
+    (combo, instruction, asked), _, reply = answered
+    return assemble(combo, instruction, asked, reply, ctx)
+
+
+class GenerateInstructions(beam.PTransform):
+    """Combos -> `(drafts, rejected)`: instruction call, then response call, assembled into `Draft`s."""
+
+    def __init__(self, cfg: Config, ctx: RunContext):
+        super().__init__()
+        self.cfg, self.ctx = cfg, ctx
+
+    def expand(self, combos):
+        domain = self.cfg.skills.domain
+        asked, refused = (
+            combos
+            | "InstructionRequests" >> beam.Map(lambda c: (c, instruction_request(c, domain)))
+            | "AskForInstruction" >> AskTeacher(self.cfg.teacher, self.ctx, INSTRUCTION)
+        )
+        written = asked | "ReadInstruction" >> beam.ParDo(_ReadInstruction(self.ctx)).with_outputs(
+            "rejected", main="requests"
+        )
+        answered, unanswered = written.requests | "AskForResponse" >> AskTeacher(self.cfg.teacher, self.ctx, RESPONSE)
+        drafts = answered | "Assemble" >> beam.Map(_assemble, self.ctx)
+        return drafts, (refused, written.rejected, unanswered) | "GenerationRejects" >> beam.Flatten()

