@@ -22,6 +22,10 @@ from skillseq.transforms.programs import InstructionsToPrograms, SeedsToPrograms
 from skillseq.transforms.seeds import ReadSeeds
 from skillseq.transforms.sinks import WriteHuggingFaceDataset
 
+GENERATION_STAGES = {
+    f"skillmix.{s}" for s in ("sample", "instruction", "response", "filter", "judge", "dedup", "decontaminate")
+}
+
 
 def _version(package: str) -> str:
     try:
@@ -82,6 +86,10 @@ def build(pipeline: beam.Pipeline, cfg: Config, progress: bool = False) -> beam.
         outputs["instructions"] = mixed["instructions"]
         rejected.append(mixed["rejected"])
         counts.append(mixed["counts"])
+        # Every draw of the generation stage ends as an instruction or a reject of one of its steps.
+        drawn = pipeline | "Draws" >> beam.Create([("generation.in", cfg.generation.num_instructions)])
+        dropped = mixed["rejected"] | "GenerationRejects" >> beam.Filter(lambda r: r.stage in GENERATION_STAGES)
+        counts += [drawn, mixed["instructions"] | Count("generation.out"), dropped | Count("generation.rejected")]
         programs.append(mixed["instructions"] | "ResponsePrograms" >> InstructionsToPrograms())
 
     programs = programs | "AllPrograms" >> beam.Flatten()
@@ -92,7 +100,11 @@ def build(pipeline: beam.Pipeline, cfg: Config, progress: bool = False) -> beam.
         sequences, bad = programs | "LintSeq" >> LintSeq(cfg.lintseq, ctx)
         outputs["edit_sequences"] = sequences
         rejected.append(bad)
-        done = sequences | "ProgramOfSequence" >> beam.Map(lambda e: e.id.rsplit("/lintseq/", 1)[0]) | "LintedPrograms" >> beam.Distinct()
+        done = (
+            sequences
+            | "ProgramOfSequence" >> beam.Map(lambda e: e.id.rsplit("/lintseq/", 1)[0])
+            | "LintedPrograms" >> beam.Distinct()
+        )
         counts += [programs | Count("lintseq.in"), done | Count("lintseq.out"), bad | Count("lintseq.rejected")]
 
     if cfg.pragmatic.enabled:

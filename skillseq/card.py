@@ -73,9 +73,12 @@ def _table(header: list[str], rows: list[list]) -> str:
     return "\n".join(lines)
 
 
+_FLOW = ("in", "out", "rejected")
+
+
 def accounting(counts: dict[str, int]) -> list[list]:
     """`{"read.out": 9, "read.rejected": 5}` -> `[["read", 14, 9, 5]]`; `in` is counted where it is known."""
-    stages = sorted({k.rsplit(".", 1)[0] for k in counts})
+    stages = sorted({k.rsplit(".", 1)[0] for k in counts if k.rsplit(".", 1)[-1] in _FLOW})
     rows = []
     for stage in stages:
         out, rejected = counts.get(f"{stage}.out", 0), counts.get(f"{stage}.rejected", 0)
@@ -92,9 +95,15 @@ def render_body(info: CardInfo, stats: dict[str, ConfigStats], counts: dict[str,
         "## Configs",
         _table(["config", "rows"], [[name, s.rows] for name, s in stats.items()]),
     ]
+    figures = {k: v for k, v in counts.items() if k.rsplit(".", 1)[-1] not in _FLOW}
+    if "skillmix.pairs_total" in figures:
+        covered, total = figures["skillmix.pairs_covered"], figures["skillmix.pairs_total"]
+        figures["skillmix.pair_coverage"] = f"{covered / total:.1%}" if total else "n/a"
     if counts:
         parts += ["## Accounting", "Records into and out of each stage, counted per input record: nothing is "
                   "dropped silently, so in = out + rejected.", _table(["stage", "in", "out", "rejected"], accounting(counts))]  # fmt: skip
+    if figures:
+        parts += ["### Figures", _table(["figure", "value"], sorted(figures.items()))]
     rejected = stats.get("rejected")
     if rejected and rejected.rows:
         by = rejected.value_counts.get("reason", {})
@@ -146,6 +155,27 @@ def write_card(folder: str, info: CardInfo, stats: dict[str, ConfigStats], count
                 {n: s.__dict__ for n, s in stats.items()} | {"counts": counts}, sort_keys=True, indent=1
             ).encode()
         )
+
+
+RUN_METRICS = "## Run metrics"
+
+
+def append_run_metrics(folder: str, counters: dict[str, int]) -> None:
+    """Add the run's teacher accounting (requests, model calls, cache hits, tokens, retries per stage) to the card.
+
+    These come from Beam metrics, known only once the run is over, and they describe this run rather than the
+    data (a resumed run has more cache hits), so they go last, after everything a rerun reproduces.
+    """
+    rows = [[k.split("/", 1)[1], v] for k, v in sorted(counters.items()) if k.startswith("skillseq.teacher/")]
+    if not rows:
+        return
+    path = FileSystems.join(folder, "README.md")
+    with FileSystems.open(path) as f:
+        text = f.read().decode("utf-8").split(RUN_METRICS)[0]
+    text += f"{RUN_METRICS}\n\nTeacher accounting of the run that wrote this folder (Beam metrics).\n\n"
+    text += _table(["counter", "value"], rows) + "\n"
+    with FileSystems.create(path) as f:
+        f.write(text.encode("utf-8"))
 
 
 def read_card_yaml(text: str) -> dict:

@@ -13,6 +13,7 @@ import logging
 import sys
 import traceback
 
+from skillseq.card import append_run_metrics
 from skillseq.config import ConfigError, dump_config, load_config
 from skillseq.secrets import install_log_redaction, redact
 
@@ -51,7 +52,9 @@ def _run(args, beam_args: list[str]) -> int:
 
     cfg = load_config(args.config, args.set)
     progress = not args.no_progress and sys.stderr.isatty()
-    print_summary(run(cfg, beam_args, progress=progress), cfg.output.path)
+    counters = run(cfg, beam_args, progress=progress)
+    append_run_metrics(cfg.output.path, counters)
+    print_summary(counters, cfg.output.path)
     return 0
 
 
