@@ -72,8 +72,11 @@ def test_killed_run_resumes_to_the_identical_dataset_without_repeating_finished_
             counts[f"{stage}.out"] + counts[f"{stage}.rejected"]
         ), stage
     assert counts["generation.out"] >= 1
-    ids = lambda config, column: {v for f in (tmp_path / "out-whole" / config).glob("*.parquet")
-                                  for v in pq.read_table(f).column(column).to_pylist()}  # fmt: skip
+
+    def ids(config, column):
+        files = (tmp_path / "out-whole" / config).glob("*.parquet")
+        return {v for f in files for v in pq.read_table(f).column(column).to_pylist()}
+
     assert ids("instructions", "id") & ids("edit_sequences", "source_id"), "response code goes on to LintSeq"
 
     with EchoModel(delay_s=0.3, port=port) as model:
@@ -108,5 +111,8 @@ def test_killed_run_resumes_to_the_identical_dataset_without_repeating_finished_
     # resumed run hit the cache); everything before it is identical.
     card_a, card_b = (x["README.md"].decode().split(RUN_METRICS) for x in (a, b))
     assert card_b[0].replace(str(tmp_path / "cache-killed"), str(tmp_path / "cache-whole")) == card_a[0]
-    hits = lambda text: sum(int(line.rsplit("|", 2)[1]) for line in text.splitlines() if "_cache_hits" in line)
+
+    def hits(text):
+        return sum(int(line.rsplit("|", 2)[1]) for line in text.splitlines() if "_cache_hits" in line)
+
     assert hits(card_b[1]) == finished_before_kill and hits(card_a[1]) == 0

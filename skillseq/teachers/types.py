@@ -28,3 +28,4 @@ class TeacherReply:
     model_id: str
     model_revision: str | None = None
     cached: bool = False
+    attempt: int = 0  # which try produced it (0 = first; more after unparseable JSON)

