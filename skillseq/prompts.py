@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 
-PROMPT_VERSION = "skillmix-v1"
+PROMPT_VERSION = "skillmix-v2"
 
 Messages = tuple[tuple[str, str], ...]
 
@@ -23,27 +23,53 @@ def schema_text(schema: dict) -> str:
     return json.dumps(schema, sort_keys=True, separators=(",", ":"))
 
 
-def _named_list() -> dict:
-    # Lenient on purpose: the teacher layer validates against this schema, and a weak teacher's extra or
-    # missing definitions should reach our own parser (which trims to the wanted count) instead of failing.
-    item = {"type": "object", "properties": {"name": {"type": "string"}, "definition": {"type": "string"}}}
-    return {"type": "array", "items": item, "minItems": 1}
+def _named_list(max_items: int | None = None) -> dict:
+    # Every backend decodes under this schema (vLLM and OpenAI natively, transformers through xgrammar), so
+    # it is strict: both fields, short strings, no extras. Short bounds also keep a tiny teacher from rambling
+    # past its token budget inside one string.
+    item = {
+        "type": "object",
+        "properties": {
+            "name": {"type": "string", "minLength": 2, "maxLength": 60},
+            "definition": {"type": "string", "minLength": 5, "maxLength": 160},
+        },
+        "required": ["name", "definition"],
+        "additionalProperties": False,
+    }
+    out = {"type": "array", "items": item, "minItems": 1}
+    if max_items:
+        out["maxItems"] = max_items
+    return out
 
 
-def seed_skills_schema() -> dict:
+def seed_skills_schema(max_skills: int | None = None) -> dict:
     return {
         "type": "object",
-        "properties": {"skills": _named_list(), "query_type": {"type": ["string", "object"]}},
-        "required": ["skills"],
+        "properties": {
+            "skills": _named_list(max_skills),
+            "query_type": {"type": "string", "minLength": 3, "maxLength": 60},
+        },
+        "required": ["skills", "query_type"],
+        "additionalProperties": False,
     }
 
 
-def direct_skills_schema() -> dict:
-    return {"type": "object", "properties": {"skills": _named_list()}, "required": ["skills"]}
+def direct_skills_schema(n: int | None = None) -> dict:
+    return {
+        "type": "object",
+        "properties": {"skills": _named_list(n)},
+        "required": ["skills"],
+        "additionalProperties": False,
+    }
 
 
-def query_types_schema() -> dict:
-    return {"type": "object", "properties": {"query_types": _named_list()}, "required": ["query_types"]}
+def query_types_schema(n: int | None = None) -> dict:
+    return {
+        "type": "object",
+        "properties": {"query_types": _named_list(n)},
+        "required": ["query_types"],
+        "additionalProperties": False,
+    }
 
 
 JUDGE_SCHEMA = {

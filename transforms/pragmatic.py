@@ -118,13 +118,13 @@ class PragmaticExamples(beam.PTransform):
             sources.append(programs)
         if "regex" in self.cfg.domains:
             sources.append(programs.pipeline | "RegexTargets" >> beam.Create(regex_targets(self.cfg)))
-        targets = sources | "Targets" >> beam.Flatten(pipeline=programs.pipeline)
+        # The sandboxed execution is the expensive part, so work is spread across workers first. Spreading the
+        # light targets (not the built tasks, ~150 KB each with their inputs and mutants) keeps what a runner
+        # buffers at the shuffle small; building and executing then fuse and stream.
+        targets = sources | "Targets" >> beam.Flatten(pipeline=programs.pipeline) | "Spread" >> beam.Reshuffle()
         tasks = targets | "BuildTasks" >> beam.ParDo(_Build(self.cfg, self.ctx)).with_outputs("rejected", main="tasks")
-        chosen = (
-            tasks.tasks
-            | "Spread" >> beam.Reshuffle()
-            | "ExecuteAndChoose"
-            >> beam.ParDo(_ExecuteAndChoose(self.cfg, self.ctx)).with_outputs("rejected", main="examples")
+        chosen = tasks.tasks | "ExecuteAndChoose" >> beam.ParDo(_ExecuteAndChoose(self.cfg, self.ctx)).with_outputs(
+            "rejected", main="examples"
         )
         rejected = (tasks.rejected, chosen.rejected) | "Rejected" >> beam.Flatten()
         return chosen.examples, rejected

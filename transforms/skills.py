@@ -164,7 +164,7 @@ def build_catalog(mentions: list[Skill], similarity, threshold: float, min_suppo
 
 def seed_request(seed: Seed, cfg: SkillsConfig) -> TeacherRequest:
     messages = prompts.seed_skills_messages(seed.instruction or "", seed.program, cfg.skills_per_seed)
-    schema = prompts.schema_text(prompts.seed_skills_schema())
+    schema = prompts.schema_text(prompts.seed_skills_schema(cfg.skills_per_seed))
     return TeacherRequest(key=f"seed:{seed.id}", messages=messages, json_schema=schema)
 
 
@@ -182,7 +182,7 @@ def direct_requests(cfg: SkillsConfig) -> list[tuple[tuple[str, str], TeacherReq
             request = TeacherRequest(
                 key=key,
                 messages=prompts.direct_skills_messages(cfg.domain, size),
-                json_schema=prompts.schema_text(prompts.direct_skills_schema()),
+                json_schema=prompts.schema_text(prompts.direct_skills_schema(size)),
                 sample_index=sample * chunks + chunk,
             )
             out.append((("skills", f"{key}#{sample}"), request))
@@ -190,7 +190,7 @@ def direct_requests(cfg: SkillsConfig) -> list[tuple[tuple[str, str], TeacherReq
         request = TeacherRequest(
             key=key,
             messages=prompts.query_types_messages(cfg.domain, cfg.num_query_types),
-            json_schema=prompts.schema_text(prompts.query_types_schema()),
+            json_schema=prompts.schema_text(prompts.query_types_schema(cfg.num_query_types)),
             sample_index=sample,
         )
         out.append((("query_types", f"{key}#{sample}"), request))

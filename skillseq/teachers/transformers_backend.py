@@ -2,9 +2,13 @@
 
 Each request samples from its own `torch.Generator` seeded by its request seed, through a logits processor that
 picks the token and hands greedy decoding a one-hot row, so a reply does not depend on which requests share its
-batch (the random stream is per request; on CPU the arithmetic is deterministic too). There is no constrained
-decoding here: a request with a schema gets the schema appended to its last message, and the caller parses
-and retries.
+batch (the random stream is per request; on CPU the arithmetic is deterministic too).
+
+A request with a JSON schema gets the schema appended to its last message and is decoded under that schema's
+grammar (xgrammar, the engine vLLM itself uses for structured outputs): a token that would break the schema is
+never sampled, so even the tiny default model answers in valid JSON unless it runs out of tokens. Schema and
+free-text requests are generated as separate batches (a grammar constrains every row of a batch). The caller
+still parses, validates and retries, for truncated replies.
 """
 
 from __future__ import annotations
@@ -55,6 +59,8 @@ class TransformersBackend:
         self.model.eval()
         eos = self.model.generation_config.eos_token_id
         self.eos_ids = set(eos if isinstance(eos, list) else [eos if eos is not None else self.tokenizer.eos_token_id])
+        self._compiler = None
+        self._grammars: dict = {}
 
     def prompt(self, request) -> str:
         messages = request.messages
@@ -63,18 +69,44 @@ class TransformersBackend:
         chat = [{"role": role, "content": content} for role, content in messages]
         return self.tokenizer.apply_chat_template(chat, tokenize=False, add_generation_prompt=True)
 
+    def _grammar(self, schema: str):
+        """The compiled grammar of one JSON schema, compiled once per backend."""
+        if schema not in self._grammars:
+            import xgrammar
+
+            if self._compiler is None:
+                info = xgrammar.TokenizerInfo.from_huggingface(
+                    self.tokenizer, vocab_size=self.model.config.vocab_size, stop_token_ids=sorted(self.eos_ids)
+                )
+                self._compiler = xgrammar.GrammarCompiler(info)
+            self._grammars[schema] = self._compiler.compile_json_schema(schema)
+        return self._grammars[schema]
+
     def generate(self, jobs) -> list[Generation]:
         """`jobs` are (request, seed) pairs; one generation per job, in order."""
+        constrained = [i for i, (r, _) in enumerate(jobs) if r.json_schema is not None]
+        free = [i for i, (r, _) in enumerate(jobs) if r.json_schema is None]
+        results: dict[int, Generation] = {}
+        for group in (constrained, free):
+            if group:
+                results.update(zip(group, self._generate([jobs[i] for i in group]), strict=True))
+        return [results[i] for i in range(len(jobs))]
+
+    def _generate(self, jobs) -> list[Generation]:
         enc = self.tokenizer(
             [self.prompt(r) for r, _ in jobs], return_tensors="pt", padding=True, add_special_tokens=False
         ).to(self.model.device)
-        sampler = SeededSampler([s for _, s in jobs], self.cfg.temperature, self.cfg.top_p)
+        processors = [SeededSampler([s for _, s in jobs], self.cfg.temperature, self.cfg.top_p)]
+        if jobs[0][0].json_schema is not None:
+            from xgrammar.contrib.hf import LogitsProcessor as GrammarMask
+
+            processors.insert(0, GrammarMask([self._grammar(r.json_schema) for r, _ in jobs]))
         with self.lock, torch.inference_mode():
             out = self.model.generate(
                 **enc,
                 max_new_tokens=self.cfg.max_new_tokens,
                 do_sample=False,
-                logits_processor=LogitsProcessorList([sampler]),
+                logits_processor=LogitsProcessorList(processors),
                 pad_token_id=self.tokenizer.pad_token_id,
             )
         prompt_tokens = enc["attention_mask"].sum(dim=1).tolist()
