@@ -116,7 +116,8 @@ class LintSeqConfig(_Model):
     error_codes: list[str] | None = None  # None: the linter's default error set
     max_lines: Annotated[int, Field(ge=1)] = 2000
     ignore_preexisting_errors: bool = False
-    batch_size: Annotated[int, Field(ge=1, le=100000)] = 256  # programs linted together; see benchmarks/lintseq_bench.py
+    # Programs linted together: one ruff process per round serves all their samples (benchmarks/lintseq_bench.py).
+    batch_size: Annotated[int, Field(ge=1, le=100000)] = 256
 
 
 class SandboxConfig(_Model):

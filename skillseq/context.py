@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import apache_beam as beam
+
 from skillseq import __version__
 from skillseq.config import Config
 from skillseq.schema import Provenance, Rejected
@@ -46,3 +48,9 @@ class RunContext:
             payload=redact(payload)[:20000],
             provenance=self.provenance(stage),
         )
+
+    def drop(self, record_id: str, stage: str, reason: str, detail: str = "", payload: str = ""):
+        """An expected drop, from inside a DoFn: counts `skillseq.<stage>/dropped_<reason>` and returns the
+        `rejected` tagged output to yield. Every stage drops records this one way."""
+        beam.metrics.Metrics.counter(f"skillseq.{stage}", f"dropped_{reason}").inc()
+        return beam.pvalue.TaggedOutput("rejected", self.reject(record_id, stage, reason, detail, payload))

@@ -158,9 +158,7 @@ class _Shirkers(beam.DoFn):
         if reason is None:
             yield draft.record
             return
-        beam.metrics.Metrics.counter(f"skillseq.{FILTER}", f"dropped_{reason}").inc()
-        payload = json.dumps(to_row(draft.record), default=str)
-        yield beam.pvalue.TaggedOutput("rejected", self.ctx.reject(draft.record.id, FILTER, reason, "", payload))
+        yield self.ctx.drop(draft.record.id, FILTER, reason, "", json.dumps(to_row(draft.record), default=str))
 
 
 # ---- teacher as judge (optional)
@@ -181,10 +179,8 @@ class _Verdict(beam.DoFn):
         if parsed.get("uses_all_skills") is True:
             yield record
             return
-        beam.metrics.Metrics.counter(f"skillseq.{JUDGE}", "dropped_ignores_skill").inc()
         detail = f"missing: {parsed.get('missing_skills')}"
-        payload = json.dumps(to_row(record), default=str)
-        yield beam.pvalue.TaggedOutput("rejected", self.ctx.reject(record.id, JUDGE, "ignores_skill", detail, payload))
+        yield self.ctx.drop(record.id, JUDGE, "ignores_skill", detail, json.dumps(to_row(record), default=str))
 
 
 class FilterShirkers(beam.PTransform):
@@ -266,12 +262,8 @@ class _Dedup(beam.DoFn):
             if record.id not in duplicates:
                 yield record
                 continue
-            beam.metrics.Metrics.counter(f"skillseq.{DEDUP}", "dropped_near_duplicate").inc()
             detail = f"near-duplicate of {duplicates[record.id]}"
-            payload = json.dumps(to_row(record), default=str)
-            yield beam.pvalue.TaggedOutput(
-                "rejected", self.ctx.reject(record.id, DEDUP, "near_duplicate", detail, payload)
-            )
+            yield self.ctx.drop(record.id, DEDUP, "near_duplicate", detail, json.dumps(to_row(record), default=str))
 
 
 class DropNearDuplicates(beam.PTransform):
@@ -327,12 +319,8 @@ class _Decontaminate(beam.DoFn):
         if source is None:
             yield record
             return
-        beam.metrics.Metrics.counter(f"skillseq.{DECONTAMINATE}", "dropped_contaminated").inc()
         detail = f"shares a {self.n}-gram with {source}"
-        payload = json.dumps(to_row(record), default=str)
-        yield beam.pvalue.TaggedOutput(
-            "rejected", self.ctx.reject(record.id, DECONTAMINATE, "contaminated", detail, payload)
-        )
+        yield self.ctx.drop(record.id, DECONTAMINATE, "contaminated", detail, json.dumps(to_row(record), default=str))
 
 
 class Decontaminate(beam.PTransform):

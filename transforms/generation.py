@@ -225,8 +225,7 @@ class _ReadInstruction(beam.DoFn):
         instruction = clean_instruction(reply.text)
         reason = instruction_problem(instruction, reply.finish_reason)
         if reason:
-            beam.metrics.Metrics.counter(f"skillseq.{INSTRUCTION}", f"dropped_{reason}").inc()
-            yield beam.pvalue.TaggedOutput("rejected", self.ctx.reject(combo.id, INSTRUCTION, reason, "", reply.text))
+            yield self.ctx.drop(combo.id, INSTRUCTION, reason, "", reply.text)
             return
         yield (combo, instruction, reply), response_request(combo, instruction)
 

@@ -20,14 +20,14 @@ import traceback
 
 import apache_beam as beam
 from apache_beam.metrics import Metrics
-from skillseq.linters import Linter, LinterError, make_linter
-from skillseq.linters.base import python_syntax_error
-from skillseq.transforms.lintseq_core import Job, edit_diffs, prepare, sample_edit_paths, training_text
 
 from skillseq.config import LintSeqConfig
 from skillseq.context import RunContext
+from skillseq.linters import Linter, LinterError, make_linter
+from skillseq.linters.base import python_syntax_error
 from skillseq.rng import rng
 from skillseq.schema import EditSequence, Program
+from skillseq.transforms.lintseq_core import Job, edit_diffs, prepare, sample_edit_paths, training_text
 
 STAGE = "lintseq"
 _NS = f"skillseq.{STAGE}"
@@ -148,8 +148,7 @@ class _SampleBatch(beam.DoFn):
             )
 
     def _reject(self, program: Program, reason: str, detail: str):
-        Metrics.counter(_NS, f"dropped_{reason}").inc()
-        return beam.pvalue.TaggedOutput("rejected", self.ctx.reject(program.id, STAGE, reason, detail, program.code))
+        return self.ctx.drop(program.id, STAGE, reason, detail, program.code)
 
 
 class _Counting:

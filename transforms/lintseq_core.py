@@ -39,6 +39,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
+
 from skillseq.linters.base import Diagnostic, Linter
 
 DIFF_TOKEN = "<|diff|>"

@@ -103,8 +103,7 @@ class _ExecuteAndChoose(beam.DoFn):
 
 
 def _reject(ctx: RunContext, record_id: str, drop: core.Drop, payload: str):
-    beam.metrics.Metrics.counter(_NS, f"dropped_{drop.reason}").inc()
-    return beam.pvalue.TaggedOutput("rejected", ctx.reject(record_id, STAGE, drop.reason, drop.detail, payload))
+    return ctx.drop(record_id, STAGE, drop.reason, drop.detail, payload)
 
 
 class PragmaticExamples(beam.PTransform):

@@ -75,12 +75,9 @@ class _SplitOutcomes(beam.DoFn):
         payload, result = element
         request, outcome = result.example, result.inference
         if isinstance(outcome, Failure):
-            beam.metrics.Metrics.counter(f"skillseq.{self.stage}", f"dropped_{outcome.reason}").inc()
             raw = outcome.raw or json.dumps([list(m) for m in request.messages], ensure_ascii=False)
             detail = f"sample {request.sample_index}: {outcome.detail}"
-            yield beam.pvalue.TaggedOutput(
-                "rejected", self.ctx.reject(request.key, self.stage, outcome.reason, detail, raw)
-            )
+            yield self.ctx.drop(request.key, self.stage, outcome.reason, detail, raw)
         else:
             yield payload, request, outcome
 
