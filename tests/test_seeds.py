@@ -12,7 +12,7 @@ from apache_beam.testing.util import assert_that, equal_to
 
 from skillseq.config import Config, SeedSource
 from skillseq.context import RunContext
-from skillseq.transforms.seeds import ReadSeeds, SourceError, humaneval_seeds
+from skillseq.transforms.seeds import ReadSeeds, SourceError, humaneval_seeds, stdlib_seeds
 
 CTX = RunContext.of(Config())
 
@@ -24,6 +24,16 @@ def test_humaneval_seeds_are_the_real_problems():
     assert first.id == "HumanEval/0" and first.entry_point == "has_close_elements"
     assert first.program.startswith(first.instruction) and "return" in first.program
     assert "check(has_close_elements)" in first.tests
+
+
+def test_stdlib_seeds_are_many_real_distinct_functions():
+    seeds = stdlib_seeds()
+    assert len(seeds) > 2000
+    assert len({s.id for s in seeds}) == len(seeds)
+    assert stdlib_seeds(50) == seeds[:50]
+    for seed in seeds[:200]:
+        assert seed.program.lstrip().startswith(("def ", "async def ")) and seed.entry_point in seed.program
+        compile(seed.program, seed.id, "exec")
 
 
 def test_jsonl_good_and_bad_records(tmp_path):

