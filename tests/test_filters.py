@@ -258,3 +258,23 @@ def test_decontaminate_in_a_pipeline(tmp_path):
             ),  # fmt: skip
             label="rejected",
         )
+
+
+def test_judge_verdict_keeps_answers_that_use_every_skill_and_rejects_the_rest():
+    from skillseq.transforms.filters import _Verdict, judge_request
+
+    good, bad = _record("```python\nx = 1\n```", rid="r/good"), _record("```python\ny = 2\n```", rid="r/bad")
+
+    def reply(parsed):
+        return TeacherReply(json.dumps(parsed), parsed, "stop", 1, 1, "judge-model")
+
+    answered = [
+        (good, judge_request(good), reply({"uses_all_skills": True, "missing_skills": []})),
+        (bad, judge_request(bad), reply({"uses_all_skills": False, "missing_skills": ["b"]})),
+    ]
+    assert "a" in judge_request(good).messages[-1][1] and judge_request(good).json_schema
+    with TestPipeline() as p:
+        out = p | beam.Create(answered) | beam.ParDo(_Verdict(CTX)).with_outputs("rejected", main="kept")
+        assert_that(out.kept | beam.Map(lambda r: r.id), equal_to(["r/good"]), label="kept")
+        assert_that(out.rejected | beam.Map(lambda r: (r.id, r.stage, r.reason, "['b']" in r.detail)),
+                    equal_to([("r/bad", "skillmix.judge", "ignores_skill", True)]), label="rejected")  # fmt: skip

@@ -31,6 +31,7 @@ teacher:
   openai: {{base_url: "{url}", max_concurrency: 1, max_retries: 0}}
 skills: {{mode: both, num_direct_skills: 6, num_query_types: 3}}
 generation: {{num_instructions: 6}}
+filters: {{judge: true}}  # the optional teacher-as-judge step runs too
 lintseq: {{samples_per_program: 2}}
 pragmatic: {{domains: [python], max_alternatives: 8, max_candidates: 8}}
 output: {{path: {out}, num_shards: 2}}
