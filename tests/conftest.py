@@ -3,9 +3,15 @@ machine: the folder stays in `~/.cache/skillseq/models/`, or `$SKILLSEQ_CACHE/mo
 
 from __future__ import annotations
 
+import os
 import pickle
+import tempfile
 
 import pytest
+
+# `load_dataset` on a local folder caches under ~/.cache/huggingface/datasets, where two test folders both
+# named `out` can meet; each test session gets a cache of its own (set before any test imports datasets).
+os.environ["HF_DATASETS_CACHE"] = tempfile.mkdtemp(prefix="skillseq-hf-datasets-")
 
 
 @pytest.fixture(scope="session")
