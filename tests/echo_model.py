@@ -14,7 +14,8 @@ import json
 import threading
 import time
 from collections import Counter
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from tests.local_server import JSONHandler, LocalServer
 
 
 def _digest(*parts) -> str:
@@ -64,7 +65,7 @@ def answer(body: dict) -> str:
     )
 
 
-class EchoModel:
+class EchoModel(LocalServer):
     """`with EchoModel(delay_s=0.1) as m: ... m.base_url ...`; `m.calls` counts calls per request digest."""
 
     def __init__(self, delay_s: float = 0.0, error_status: int | None = None, port: int = 0):
@@ -72,36 +73,17 @@ class EchoModel:
         self.calls: Counter = Counter()
         self.auth_headers: list[str] = []
         self._lock = threading.Lock()
-        ThreadingHTTPServer.allow_reuse_address = True
-        self.server = ThreadingHTTPServer(("127.0.0.1", port), self._handler())
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        super().__init__(port)
 
     @property
     def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}/v1"
-
-    def __enter__(self):
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.server.shutdown()
-        self.server.server_close()
+        return f"{self.root_url}/v1"
 
     def _handler(self):
         model = self
 
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args):
-                pass
-
-            def _send(self, status: int, payload: dict):
-                data = json.dumps(payload).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
+        class Handler(JSONHandler):
+            _send = JSONHandler.send_json
 
             def do_POST(self):
                 body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))

@@ -10,47 +10,29 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import yaml
 
+from tests.local_server import JSONHandler, LocalServer
 
-class FakeHub:
+
+class FakeHub(LocalServer):
     def __init__(self):
         self.repos: dict[str, dict] = {}
         self.files: dict[str, dict[str, bytes]] = {}
         self.auth_headers: list[str] = []
         self.validated: list[str] = []
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        super().__init__()
 
     @property
     def endpoint(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}"
-
-    def __enter__(self):
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.server.shutdown()
-        self.server.server_close()
+        return self.root_url
 
     def _handler(self):
         hub = self
 
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args):
-                pass
-
-            def _reply(self, code: int, body: dict):
-                data = json.dumps(body).encode()
-                self.send_response(code)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
+        class Handler(JSONHandler):
+            _reply = JSONHandler.send_json
 
             def do_POST(self):
                 hub.auth_headers.append(self.headers.get("Authorization", ""))
