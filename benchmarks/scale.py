@@ -202,7 +202,7 @@ def measure_here(stage: str, programs_path: str, out_dir: str) -> dict:
 
     cfg = Config(
         lintseq={"ignore_preexisting_errors": True},
-        pragmatic={"domains": ["python"]},
+        pragmatic={"domains": ["python"], **json.loads(os.environ.get("SKILLSEQ_SCALE_PRAGMATIC", "{}"))},
     )
     ctx = RunContext.of(cfg)
     options = PipelineOptions(["--runner=DirectRunner", "--direct_running_mode=in_memory", "--direct_num_workers=1"])
@@ -336,6 +336,8 @@ def main() -> None:
     ap.add_argument("--full", action="store_true", help="also pragmatic at N = 10 000 (about two hours)")
     ap.add_argument("--stages", default="lintseq,pragmatic", help=f"comma-separated, of {', '.join(STAGES)}")
     ap.add_argument("--name", default="scale", help="results are written to benchmarks/results/NAME.{md,png}")
+    ap.add_argument("--sizes", default=None, help="comma-separated N for every stage, e.g. 1000,10000")
+    ap.add_argument("--pragmatic", default="{}", help='PragmaticConfig settings as JSON, e.g. {"max_alternatives": 8}')
     ap.add_argument("--child", nargs=3, metavar=("STAGE", "PROGRAMS", "OUT"), help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:
@@ -347,7 +349,12 @@ def main() -> None:
     big = [20, 100, 200] if args.quick else [100, 1000, 10000]
     slow = big if args.full or args.quick else big[:2]
     sizes = {"lintseq": big, "pragmatic": slow, "pragmatic-noshuffle": slow}
+    if args.sizes:
+        sizes = dict.fromkeys(sizes, [int(n) for n in args.sizes.split(",")])
+    os.environ["SKILLSEQ_SCALE_PRAGMATIC"] = json.dumps(json.loads(args.pragmatic))  # read by each child run
     plan = ", ".join(f"{s} at N={'/'.join(map(str, sizes[s]))}" for s in stages)
+    if args.pragmatic != "{}":
+        plan += f" (pragmatic settings {args.pragmatic})"
     print(f"running {plan}; {os.cpu_count()} CPUs, shared with other jobs: timings are noisy")
     with tempfile.TemporaryDirectory(prefix="skillseq-scale-") as tmp:
         rows = run(stages, sizes, Path(tmp))
