@@ -65,7 +65,7 @@ class _FaultServer(BaseHTTPRequestHandler):
         if mode == "badrequest":
             return self._error(400)
         if mode == "slow":
-            time.sleep(1.5)
+            time.sleep(4.0)  # past the client timeout, with margin for a loaded machine
         if mode == "badbody":
             return self._send(200, b"<html>oops</html>", "text/html")
         if mode == "garbage":
@@ -103,7 +103,7 @@ def _cfg(base_url, tmp_path, **openai):
         json_retries=1,
         batch_size=8,
         cache_dir=str(tmp_path / "responses"),
-        openai=OpenAIConfig(base_url=base_url, max_retries=2, backoff_s=0.01, timeout_s=0.5, **openai),
+        openai=OpenAIConfig(base_url=base_url, max_retries=2, backoff_s=0.01, timeout_s=2.0, **openai),
     )
 
 
