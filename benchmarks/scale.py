@@ -137,7 +137,7 @@ def _stage(stage: str, ctx):
         from skillseq.transforms.lintseq import LintSeq
 
         return LintSeq(cfg.lintseq, ctx)
-    from skillseq.transforms.pragmatic import PragmaticExamples, _Build, _ExecuteAndChoose
+    from skillseq.transforms.pragmatic.stage import PragmaticExamples, _Build, _ExecuteAndChoose
 
     if stage == "pragmatic":
         return PragmaticExamples(cfg.pragmatic, ctx)

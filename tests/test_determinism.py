@@ -26,7 +26,7 @@ output: {{path: {out}, num_shards: 2}}
 
 
 def run_cli(config: Path, *beam_args: str) -> None:
-    result = subprocess.run([sys.executable, "-m", "skillseq.cli", "run", str(config), "--no-progress", *beam_args],
+    result = subprocess.run([sys.executable, "-m", "skillseq.pipelines.cli", "run", str(config), "--no-progress", *beam_args],
                             capture_output=True, text=True, timeout=900)  # fmt: skip
     assert result.returncode == 0, result.stderr[-3000:]
 

@@ -18,7 +18,8 @@ from skillseq.config import Config, FiltersConfig, SeedSource
 from skillseq.context import RunContext
 from skillseq.schema import Instruction, Seed
 from skillseq.teachers.types import TeacherReply
-from skillseq.transforms.filters import (
+from skillseq.transforms.programs import extract_code_blocks
+from skillseq.transforms.skillmix.filters import (
     CodeSyntax,
     Decontaminate,
     DropNearDuplicates,
@@ -36,8 +37,7 @@ from skillseq.transforms.filters import (
     shingles,
     shirker_checks,
 )
-from skillseq.transforms.generation import Combo, Draft, assemble, instruction_problem
-from skillseq.transforms.programs import extract_code_blocks
+from skillseq.transforms.skillmix.generation import Combo, Draft, assemble, instruction_problem
 
 RECORDED = json.loads((Path(__file__).parent / "data" / "recorded_skillmix.json").read_text())
 CFG = Config()
@@ -261,7 +261,7 @@ def test_decontaminate_in_a_pipeline(tmp_path):
 
 
 def test_judge_verdict_keeps_answers_that_use_every_skill_and_rejects_the_rest():
-    from skillseq.transforms.filters import _Verdict, judge_request
+    from skillseq.transforms.skillmix.filters import _Verdict, judge_request
 
     good, bad = _record("```python\nx = 1\n```", rid="r/good"), _record("```python\ny = 2\n```", rid="r/bad")
 

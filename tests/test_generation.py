@@ -18,7 +18,8 @@ from skillseq.config import Config, GenerationConfig
 from skillseq.context import RunContext
 from skillseq.schema import Skill
 from skillseq.teachers.types import TeacherReply
-from skillseq.transforms.generation import (
+from skillseq.transforms.programs import extract_code_blocks
+from skillseq.transforms.skillmix.generation import (
     Combo,
     SampleSkillCombos,
     assemble,
@@ -28,7 +29,6 @@ from skillseq.transforms.generation import (
     pair_coverage,
     sample_combos,
 )
-from skillseq.transforms.programs import extract_code_blocks
 
 RECORDED = json.loads((Path(__file__).parent / "data" / "recorded_skillmix.json").read_text())
 CTX = RunContext.of(Config())

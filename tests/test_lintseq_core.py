@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from skillseq.linters.base import Diagnostic
 from skillseq.linters.ruff_linter import RuffLinter
 from skillseq.rng import rng
-from skillseq.transforms.lintseq_core import (
+from skillseq.transforms.lintseq.core import (
     DIFF_TOKEN,
     Job,
     apply_diffs,

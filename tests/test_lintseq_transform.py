@@ -15,7 +15,7 @@ from skillseq.linters.ruff_linter import RuffLinter
 from skillseq.rng import rng
 from skillseq.schema import Program
 from skillseq.transforms.lintseq import LintSeq
-from skillseq.transforms.lintseq_core import DIFF_TOKEN, Job, apply_diffs, edit_diffs, prepare, sample_edit_paths
+from skillseq.transforms.lintseq.core import DIFF_TOKEN, Job, apply_diffs, edit_diffs, prepare, sample_edit_paths
 
 CTX = RunContext.of(Config(seed=3))
 

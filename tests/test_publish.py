@@ -39,7 +39,7 @@ def test_upload_to_local_hub_sends_every_file_and_the_token(tmp_path):
         env = dict(os.environ, HF_ENDPOINT=hub.endpoint, HF_TOKEN=TOKEN, HF_HUB_DISABLE_XET="1",
                    HF_HUB_DISABLE_TELEMETRY="1")  # fmt: skip
         result = subprocess.run(
-            [sys.executable, "-m", "skillseq.cli", "publish", str(out), "--repo-id", "me/data", "--private"],
+            [sys.executable, "-m", "skillseq.pipelines.cli", "publish", str(out), "--repo-id", "me/data", "--private"],
             capture_output=True, text=True, env=env, timeout=120,
         )  # fmt: skip
         assert result.returncode == 0, result.stderr

@@ -45,7 +45,7 @@ def _config(tmp_path: Path, name: str, url: str) -> Path:
 
 
 def _command(config: Path) -> list[str]:
-    return [sys.executable, "-m", "skillseq.cli", "run", str(config), "--no-progress"]
+    return [sys.executable, "-m", "skillseq.pipelines.cli", "run", str(config), "--no-progress"]
 
 
 def _cached(cache: Path) -> int:

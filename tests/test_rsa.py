@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from skillseq.rng import rng
-from skillseq.transforms import rsa
+from skillseq.transforms.pragmatic import rsa
 
 
 def test_the_one_separating_input_is_chosen_first():

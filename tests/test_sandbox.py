@@ -7,8 +7,8 @@ import psutil
 import pytest
 
 from skillseq.config import SandboxConfig
-from skillseq.sandbox import Call, Limits, fullmatch_matrix, run_batch
-from skillseq.sandbox.regex import fullmatch_batch
+from skillseq.sandbox import Call, Limits, run_batch
+from skillseq.transforms.pragmatic.regex_domain import fullmatch_batch, fullmatch_matrix
 
 FAST = Limits(call_timeout_s=0.3, batch_timeout_s=20)
 

@@ -16,10 +16,10 @@ from skillseq.card import CardInfo
 from skillseq.config import Config
 from skillseq.context import RunContext
 from skillseq.schema import Seed, Skill
-from skillseq.transforms.filters import Decontaminate, DropNearDuplicates, FilterShirkers
-from skillseq.transforms.generation import GenerateInstructions, SampleSkillCombos
 from skillseq.transforms.sinks import WriteHuggingFaceDataset
 from skillseq.transforms.skillmix import SkillMix
+from skillseq.transforms.skillmix.filters import Decontaminate, DropNearDuplicates, FilterShirkers
+from skillseq.transforms.skillmix.generation import GenerateInstructions, SampleSkillCombos
 
 SEEDS = [Seed(source="jsonl:data/seeds.jsonl", **json.loads(line))
          for line in (Path(__file__).parents[1] / "data" / "seeds.jsonl").read_text().splitlines()[:3]]  # fmt: skip

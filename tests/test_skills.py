@@ -16,7 +16,7 @@ from apache_beam.testing.util import assert_that, equal_to
 from skillseq.config import Config, SkillsConfig
 from skillseq.context import RunContext
 from skillseq.schema import Seed, Skill
-from skillseq.transforms.skills import (
+from skillseq.transforms.skillmix.skills import (
     CATALOG,
     BuildSkillCatalog,
     build_catalog,
@@ -177,7 +177,7 @@ def test_build_skill_catalog_in_a_pipeline_matches_the_pure_function():
 
 @pytest.mark.slow
 def test_embedding_similarity_merges_paraphrases():
-    from skillseq.transforms.skills import EmbeddingSimilarity
+    from skillseq.transforms.skillmix.skills import EmbeddingSimilarity
 
     sim = EmbeddingSimilarity()(["sorting a list", "list sorting", "sending http requests"])
     assert sim[0, 1] > 0.85 > sim[0, 2]

@@ -17,8 +17,13 @@ from skillseq import prompts
 from skillseq.config import SkillsConfig, TeacherConfig
 from skillseq.schema import Seed
 from skillseq.teachers import Teacher
-from skillseq.transforms.generation import clean_instruction, draw_combos, instruction_request, response_request
-from skillseq.transforms.skills import (
+from skillseq.transforms.skillmix.generation import (
+    clean_instruction,
+    draw_combos,
+    instruction_request,
+    response_request,
+)
+from skillseq.transforms.skillmix.skills import (
     build_catalog,
     direct_requests,
     mentions_of_reply,

@@ -32,7 +32,7 @@ from skillseq.context import RunContext
 from skillseq.schema import Instruction, Seed, to_row
 from skillseq.teachers import AskTeacher
 from skillseq.teachers.types import TeacherRequest
-from skillseq.transforms.generation import Draft
+from skillseq.transforms.skillmix.generation import Draft
 
 FILTER = "skillmix.filter"
 JUDGE = "skillmix.judge"

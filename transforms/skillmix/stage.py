@@ -18,9 +18,9 @@ import apache_beam as beam
 
 from skillseq.config import Config
 from skillseq.context import RunContext
-from skillseq.transforms.filters import Decontaminate, DropNearDuplicates, FilterShirkers
-from skillseq.transforms.generation import GenerateInstructions, SampleSkillCombos
-from skillseq.transforms.skills import BuildSkillCatalog, ExtractSkills
+from skillseq.transforms.skillmix.filters import Decontaminate, DropNearDuplicates, FilterShirkers
+from skillseq.transforms.skillmix.generation import GenerateInstructions, SampleSkillCombos
+from skillseq.transforms.skillmix.skills import BuildSkillCatalog, ExtractSkills
 
 OUTPUTS = ("skills", "query_types", "instructions", "rejected", "stats", "counts")
 

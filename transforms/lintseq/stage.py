@@ -27,7 +27,7 @@ from skillseq.linters import Linter, LinterError, make_linter
 from skillseq.linters.base import python_syntax_error
 from skillseq.rng import rng
 from skillseq.schema import EditSequence, Program
-from skillseq.transforms.lintseq_core import Job, edit_diffs, prepare, sample_edit_paths, training_text
+from skillseq.transforms.lintseq.core import Job, edit_diffs, prepare, sample_edit_paths, training_text
 
 STAGE = "lintseq"
 _NS = f"skillseq.{STAGE}"

@@ -22,7 +22,7 @@ import apache_beam as beam
 from skillseq.config import PragmaticConfig
 from skillseq.context import RunContext
 from skillseq.schema import Example, PragmaticExample, Program
-from skillseq.transforms import pragmatic_core as core
+from skillseq.transforms.pragmatic import core
 
 STAGE = core.STAGE
 _NS = f"skillseq.{STAGE}"

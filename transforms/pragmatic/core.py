@@ -22,11 +22,10 @@ import numpy as np
 
 from skillseq.rng import rng
 from skillseq.sandbox import Call, Outcome, run_batch
-from skillseq.sandbox.regex import regex_program
-from skillseq.transforms import rsa
-from skillseq.transforms.mutants import mutants
-from skillseq.transforms.pragmatic_python import inputs_from_tests, signature_inputs
-from skillseq.transforms.regex_domain import Unsupported, candidate_strings, regex_mutants
+from skillseq.transforms.pragmatic import rsa
+from skillseq.transforms.pragmatic.mutants import mutants
+from skillseq.transforms.pragmatic.python_domain import inputs_from_tests, signature_inputs
+from skillseq.transforms.pragmatic.regex_domain import Unsupported, candidate_strings, regex_mutants, regex_program
 
 STAGE = "pragmatic"
 
