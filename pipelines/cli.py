@@ -15,7 +15,7 @@ import traceback
 
 from skillseq.card import append_run_metrics
 from skillseq.config import ConfigError, dump_config, load_config
-from skillseq.secrets import install_log_redaction, redact
+from skillseq.redaction import install_log_redaction, redact
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -8,8 +8,8 @@ import apache_beam as beam
 
 from skillseq import __version__
 from skillseq.config import Config
+from skillseq.redaction import redact
 from skillseq.schema import Provenance, Rejected
-from skillseq.secrets import redact
 
 
 @dataclass(frozen=True)
@@ -20,6 +20,10 @@ class RunContext:
     @classmethod
     def of(cls, config: Config) -> RunContext:
         return cls(config=config, config_hash=config.config_hash())
+
+    @property
+    def _credential_names(self) -> tuple[str, ...]:
+        return (self.config.teacher.openai.api_key_env,)
 
     @property
     def seed(self) -> int:
@@ -44,8 +48,8 @@ class RunContext:
             id=record_id,
             stage=stage,
             reason=reason,
-            detail=redact(detail)[:2000],
-            payload=redact(payload)[:20000],
+            detail=redact(detail, self._credential_names)[:2000],
+            payload=redact(payload, self._credential_names)[:20000],
             provenance=self.provenance(stage),
         )
 

@@ -10,7 +10,7 @@ import torch
 
 from skillseq.config import TeacherConfig
 from skillseq.teachers.cache import ResponseCache
-from skillseq.teachers.replies import Generation, cache_key, extract_json, judge, request_seed, scrub, with_schema_hint
+from skillseq.teachers.replies import Generation, cache_key, extract_json, judge, request_seed, with_schema_hint
 from skillseq.teachers.transformers_backend import SeededSampler
 from skillseq.teachers.types import TeacherRequest
 
@@ -103,10 +103,6 @@ def test_schema_hint_goes_to_the_last_message_only():
     hinted = with_schema_hint(REQ.messages, SCHEMA)
     assert hinted[0] == REQ.messages[0]
     assert hinted[1][0] == "user" and hinted[1][1].startswith("hi") and SCHEMA in hinted[1][1]
-
-
-def test_scrub_removes_secrets():
-    assert scrub("Bearer sk-abc123 failed", ["sk-abc123", ""]) == "Bearer *** failed"
 
 
 @pytest.mark.parametrize(

@@ -24,7 +24,8 @@ import os
 import apache_beam as beam
 from apache_beam.ml.inference.base import KeyedModelHandler, ModelHandler, PredictionResult, RunInference
 
-from skillseq.teachers.replies import Failure, scrub
+from skillseq.redaction import redact
+from skillseq.teachers.replies import Failure
 from skillseq.teachers.teacher import Stats, Teacher, shared_backend
 from skillseq.teachers.types import TeacherRequest
 
@@ -92,7 +93,7 @@ class _RejectCrashedBatch(beam.DoFn):
 
     def process(self, element):
         batch, (_, error, _) = element
-        detail = scrub(str(error), [os.environ.get(self.api_key_env, "")])
+        detail = redact(str(error), (self.api_key_env,))
         for _, request in batch:
             beam.metrics.Metrics.counter(f"skillseq.{self.stage}", "dropped_teacher_error").inc()
             messages = json.dumps([list(m) for m in request.messages], ensure_ascii=False)

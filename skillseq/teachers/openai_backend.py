@@ -3,7 +3,7 @@
 A batch fans out over a thread pool of `openai.max_concurrency` requests. There is one retry layer, here: the
 client is built with `max_retries=0`, and a request is retried with exponential backoff (`backoff_s * 2**n`, at
 most `openai.max_retries` times) on 429, 5xx, timeouts and connection errors; any other error fails that request
-alone. The API key is read from the environment variable named by `openai.api_key_env` and scrubbed from every
+alone. The API key is read from the environment variable named by `openai.api_key_env` and redacted from every
 error text this module produces.
 """
 
@@ -16,7 +16,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import openai
 
-from skillseq.teachers.replies import Failure, Generation, scrub
+from skillseq.redaction import redact
+from skillseq.teachers.replies import Failure, Generation
 
 
 def _retryable(e: Exception) -> bool:
@@ -80,5 +81,5 @@ class OpenAIBackend:
                 if attempt < self.cfg.openai.max_retries:
                     self._sleep(self.cfg.openai.backoff_s * 2**attempt)
         reason = "timeout" if isinstance(error, openai.APITimeoutError) else "teacher_error"
-        detail = scrub(f"{type(error).__name__}: {error}", [self._key])
+        detail = redact(f"{type(error).__name__}: {error}", (self.cfg.openai.api_key_env,))
         return Failure(reason, detail[:2000], retries=attempt)

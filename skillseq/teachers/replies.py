@@ -117,11 +117,3 @@ def with_schema_hint(messages: tuple[tuple[str, str], ...], schema: str) -> list
     role, content = out[-1]
     out[-1] = (role, content + hint)
     return out
-
-
-def scrub(text: str, secrets: list[str]) -> str:
-    """Remove secret values (API keys) from text bound for logs, rejected rows or exceptions."""
-    for secret in secrets:
-        if secret and len(secret) >= 4:
-            text = text.replace(secret, "***")
-    return text

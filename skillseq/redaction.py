@@ -1,11 +1,14 @@
 """Keep tokens and API keys out of everything skillseq writes: rows, cards, logs and error messages.
 
-The values to hide are those of the environment variables that hold credentials (by name: *TOKEN*, *KEY*,
-*SECRET*, *PASSWORD*, plus the ones named in a config). `redact` replaces each occurrence with `***`.
+The values to hide are those of the environment variables that hold credentials: by name (*TOKEN*, *KEY*,
+*SECRET*, *PASSWORD*, *CREDENTIAL*), plus any the caller names (`teacher.openai.api_key_env`). `redact` replaces
+each occurrence with `***`. Values shorter than `MIN_SECRET_CHARS` are left alone: "1" or "true" would redact
+ordinary text, and no real key is that short.
 
     >>> os.environ["HF_TOKEN"] = "hf_abcdef123456"
     >>> redact("auth failed for hf_abcdef123456")
     'auth failed for ***'
+    >>> del os.environ["HF_TOKEN"]
 """
 
 from __future__ import annotations
@@ -15,15 +18,19 @@ import os
 import re
 
 _NAMES = re.compile(r"TOKEN|KEY|SECRET|PASSWORD|CREDENTIAL", re.IGNORECASE)
-_MIN_LEN = 8  # shorter values ("1", "true") would redact ordinary text
+MIN_SECRET_CHARS = 8
 
 
 def secret_values(extra_names: tuple[str, ...] = ()) -> list[str]:
-    values = {v for k, v in os.environ.items() if (_NAMES.search(k) or k in extra_names) and len(v) >= _MIN_LEN}
+    """The credential values in the environment, longest first (so a key containing another is hidden whole)."""
+    values = {
+        v for k, v in os.environ.items() if (_NAMES.search(k) or k in extra_names) and len(v) >= MIN_SECRET_CHARS
+    }
     return sorted(values, key=len, reverse=True)
 
 
 def redact(text: str, extra_names: tuple[str, ...] = ()) -> str:
+    """`text` with every credential value of the environment (and of the variables `extra_names`) as `***`."""
     for value in secret_values(extra_names):
         text = text.replace(value, "***")
     return text
