@@ -36,13 +36,13 @@ RULES = "F821,F822,F823,F701,F702,F704,F706,F707,PLE0117,PLE0118"
 
 
 def ruff_dirty(sources: list[str]) -> set[int]:
-    """Indexes of the sources that an independent `ruff check` finds errors in, or CPython cannot parse."""
+    """Indexes of the sources that an independent `ruff check` finds errors in, or CPython cannot compile."""
     dirty = set()
     with tempfile.TemporaryDirectory() as tmp:
         for i, src in enumerate(sources):
             Path(tmp, f"{i}.py").write_text(src, encoding="utf-8", newline="")
             try:
-                ast.parse(src)
+                compile(src, f"<{i}>", "exec")
             except SyntaxError:
                 dirty.add(i)
         out = subprocess.run(
@@ -88,6 +88,12 @@ def sample(codes: list[str], seed: int, samples: int = 1) -> list[list[list[int]
     return sample_edit_paths(jobs, RuffLinter())
 
 
+def bare_edits(diffs: list[str]) -> list[str]:
+    """The diffs that insert only blank lines or only comment lines."""
+    added = [[row[1:].strip() for row in d.split("\n") if row.startswith("+")] for d in diffs]
+    return [d for d, rows in zip(diffs, added, strict=True) if all(not r or r.startswith("#") for r in rows)]
+
+
 FAST = settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
@@ -104,6 +110,7 @@ def test_diffs_rebuild_the_program_and_every_state_is_clean(codes, seed):
         for before, diff, after in zip(states, diffs, states[1:], strict=False):
             assert apply_diffs(before, [diff]) == after
             assert all(row.startswith(("@@", "+")) for row in diff.split("\n"))  # insertions only
+        assert bare_edits(diffs) == []
         all_states += states
     assert ruff_dirty(all_states) == set()
 
@@ -122,6 +129,15 @@ def test_sample_indexes_give_different_sequences_across_humaneval():
     paths = sample(codes, 0, samples=2)
     differ = sum(paths[2 * i] != paths[2 * i + 1] for i in range(len(codes)))
     assert differ >= 0.9 * len(codes)
+
+
+def test_no_edit_inserts_only_blank_lines_or_comments():
+    codes = [*humaneval()[:40], "# header\n\n\nimport os\n\n\ndef f():\n    # why\n    return os.sep\n\n# tail\n"]
+    paths = sample(codes, 0, samples=3)
+    for k, code in enumerate(codes):
+        for path in paths[3 * k : 3 * k + 3]:
+            diffs = edit_diffs(code, path)
+            assert bare_edits(diffs) == [] and apply_diffs("", diffs) == code
 
 
 def test_lockstep_gives_what_one_program_at_a_time_gives():

@@ -3,7 +3,8 @@ r"""LintSeq's core, without Beam: sample edit sequences backwards, many at once,
 One sample (Piterbarg, Pinto & Fergus 2024; reference code upiterbarg/lintseq) deletes a program line
 by line: pick a line (weighted by indentation depth; comments, blank lines and the continuation lines
 of multi-line upper-case constants are never picked), delete it with the lines indented under it,
-lint, delete every line the linter points at (with the lines under those), lint again until clean;
+lint, delete every line the linter points at (with the lines under those), lint again until clean
+(clean: the linter finds no error and CPython compiles the state);
 that is one edit. Repeat until no candidate line is left, then the empty program. Reversed, the
 states grow from "" to the program and every state is lint-clean.
 
@@ -25,6 +26,8 @@ Where we differ from the reference, and why:
   them to "" gives the program back byte for byte; and they are written from the known inserted
   lines rather than by difflib's matcher, which can turn an insertion into a replacement when lines
   repeat. The format is the reference's (`difflib.unified_diff`, n=0, the two header lines dropped).
+- No edit inserts only blank lines or only comments (the reference never samples those lines, but its
+  last edit, from "" to what is left, often holds nothing else): such an edit joins its neighbour.
 - A program whose states never get clean (impossible with a sane linter) is not cut at 512 rounds:
   every failing round deletes at least one line, so a sample ends within as many rounds as lines.
 """
@@ -40,7 +43,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from skillseq.linters.base import Diagnostic, Linter
+from skillseq.linters.base import Diagnostic, Linter, with_compile_errors
 
 DIFF_TOKEN = "<|diff|>"
 
@@ -187,7 +190,8 @@ class _Sampler:
 
 
 def sample_edit_paths(jobs: Sequence[Job], linter: Linter) -> list[list[list[int]]]:
-    """Draw one edit path per job, all in lockstep: one `linter.lint_many` call per round.
+    """Draw one edit path per job, all in lockstep: one `linter.lint_many` call per round, and CPython's
+    `compile` on each state the linter passes (so every state is a program, whatever the linter's parser).
 
     An edit path is the list of edits in deletion order, each edit the sorted original line indices
     it deletes; lines never deleted (comments, blank lines) go in the last edit to the empty program.
@@ -195,7 +199,8 @@ def sample_edit_paths(jobs: Sequence[Job], linter: Linter) -> list[list[list[int
     samplers = [_Sampler(job, bytearray(b"\x01" * len(job.program.lines))) for job in jobs]
     active = [s for s in samplers if s.start_edit()]
     while active:
-        verdicts = linter.lint_many([s.text() for s in active])
+        texts = [s.text() for s in active]
+        verdicts = with_compile_errors(texts, linter.lint_many(texts))
         active = [s for s, diags in zip(active, verdicts, strict=True) if s.absorb(diags)]
     for s in samplers:
         rest = [i for i, a in enumerate(s.alive) if a]
@@ -208,7 +213,8 @@ def forward_states(code: str, path: list[list[int]]) -> list[list[int]]:
     """The states of a path as kept line indices, forwards: [] (the empty program) first, all lines last.
 
     A state whose text is "" (nothing left but one blank line) counts as [], and a step that leaves
-    the text as it was is skipped, so consecutive states always differ.
+    the text as it was is skipped, so consecutive states always differ. No edit inserts only blank or
+    comment lines: such an edit teaches nothing, so it joins a neighbour (`_join_bare_edits`).
 
     >>> forward_states("a\\nb\\n", [[1], [0], [2]])
     [[], [0, 2], [0, 1, 2]]
@@ -223,7 +229,37 @@ def forward_states(code: str, path: list[list[int]]) -> list[list[int]]:
             states.append(kept)
     if states[-1]:
         states.append([])
-    return states[::-1]
+    return _join_bare_edits(lines, states[::-1])
+
+
+def _join_bare_edits(lines: list[str], states: list[list[int]]) -> list[list[int]]:
+    """Drop each state reached by an edit that inserts only blank or comment lines: that edit joins the next
+    one (the last edit joins the one before). Every state left was a state before, so it is still clean.
+
+    >>> lines = ["# note", "", "x = 1", "", "y = x"]
+    >>> _join_bare_edits(lines, [[], [0, 1, 3], [0, 1, 2, 3], [0, 1, 2, 3, 4]])
+    [[], [0, 1, 2, 3], [0, 1, 2, 3, 4]]
+    >>> _join_bare_edits(lines, [[], [2], [2, 4], [0, 1, 2, 3, 4]])
+    [[], [2], [0, 1, 2, 3, 4]]
+    """
+
+    def bare(before: list[int], after: list[int]) -> bool:
+        return all(_is_bare(lines[i]) for i in set(after) - set(before))
+
+    out = [states[0]]
+    for k, state in enumerate(states[1:], 1):
+        if bare(out[-1], state):
+            if k < len(states) - 1:
+                continue
+            if len(out) > 1:
+                out.pop()
+        out.append(state)
+    return out
+
+
+def _is_bare(line: str) -> bool:
+    stripped = line.strip()
+    return not stripped or stripped[0] == "#"
 
 
 def _text(lines: list[str], kept: list[int]) -> str:

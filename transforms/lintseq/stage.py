@@ -59,7 +59,9 @@ def screen(code: str, max_lines: int) -> tuple[str, str] | None:
 def _looks_like_prose(lines: list[str]) -> bool:
     """Fewer than half the non-blank lines parse as Python statements on their own."""
     body = [line.strip() for line in lines if line.strip()]
-    ok = sum(python_syntax_error(line + " pass" if line.endswith(":") else line) is None for line in body)
+    ok = sum(
+        python_syntax_error(line + " pass" if line.endswith(":") else line, parse_only=True) is None for line in body
+    )
     return ok * 2 < len(body)
 
 
