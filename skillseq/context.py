@@ -39,11 +39,8 @@ class RunContext:
             teacher_revision=teacher_revision,
         )
 
-    def reject(self, record_id: str, stage: str, reason: str, detail: str = "", payload: str = "") -> Rejected:
-        """A row for the `rejected` output. `reason` is a short code (counted in the card), detail is free text.
-
-        Detail and payload are redacted: an error message that quotes a token never reaches the dataset.
-        """
+    def _rejected_row(self, record_id: str, stage: str, reason: str, detail: str, payload: str) -> Rejected:
+        """Detail and payload are redacted: an error message that quotes a token never reaches the dataset."""
         return Rejected(
             id=record_id,
             stage=stage,
@@ -54,7 +51,10 @@ class RunContext:
         )
 
     def drop(self, record_id: str, stage: str, reason: str, detail: str = "", payload: str = ""):
-        """An expected drop, from inside a DoFn: counts `skillseq.<stage>/dropped_<reason>` and returns the
-        `rejected` tagged output to yield. Every stage drops records this one way."""
+        """Drop a record, from inside a DoFn: counts `skillseq.<stage>/dropped_<reason>` and returns the row to
+        yield, tagged for the `rejected` output. Every stage drops records this one way, and only this way.
+
+        `reason` is a short code (the card counts rows per reason), `detail` free text, `payload` the record.
+        """
         beam.metrics.Metrics.counter(f"skillseq.{stage}", f"dropped_{reason}").inc()
-        return beam.pvalue.TaggedOutput("rejected", self.reject(record_id, stage, reason, detail, payload))
+        return beam.pvalue.TaggedOutput("rejected", self._rejected_row(record_id, stage, reason, detail, payload))

@@ -36,7 +36,11 @@ def test_a_value_containing_another_is_hidden_whole(monkeypatch):
 def test_rejected_rows_redact_the_configured_key_variable(monkeypatch):
     monkeypatch.setenv("TEACHER_AUTH", "bearer-0123456789")
     cfg = Config(teacher=TeacherConfig(openai=OpenAIConfig(api_key_env="TEACHER_AUTH")))
-    row = RunContext.of(cfg).reject("r/1", "stage", "teacher_error", "401 for bearer-0123456789", "bearer-0123456789")
+    row = (
+        RunContext.of(cfg)
+        .drop("r/1", "stage", "teacher_error", "401 for bearer-0123456789", "bearer-0123456789")
+        .value
+    )
     assert (row.detail, row.payload) == ("401 for ***", "***")
 
 

@@ -22,7 +22,7 @@ from apache_beam.io.filesystems import FileSystems
 
 from skillseq.config import SeedSource
 from skillseq.context import RunContext
-from skillseq.schema import Rejected, Seed
+from skillseq.schema import Seed
 
 STAGE = "read"
 _FIELDS = ("id", "instruction", "response", "program", "entry_point", "tests")
@@ -124,30 +124,29 @@ class _ParseJsonLine(beam.DoFn):
         try:
             text = raw.decode("utf-8")
         except UnicodeDecodeError as e:
-            return [self._reject(fallback, "not_utf8", f"byte {e.start}: {e.reason}", raw)]
+            return [self._drop(fallback, "not_utf8", f"byte {e.start}: {e.reason}", raw)]
         if not text.strip():
             return []  # blank lines are layout, not records
         try:
             record = json.loads(text)
         except json.JSONDecodeError as e:
-            return [self._reject(fallback, "malformed_json", str(e), raw)]
+            return [self._drop(fallback, "malformed_json", str(e), raw)]
         if not isinstance(record, dict):
-            return [self._reject(fallback, "not_an_object", f"a JSON {type(record).__name__}", raw)]
+            return [self._drop(fallback, "not_an_object", f"a JSON {type(record).__name__}", raw)]
         return [self._emit(record, fallback)]
 
-    def _emit(self, record: dict, fallback: str) -> Seed | Rejected:
+    def _emit(self, record: dict, fallback: str):
         seed = record_to_seed(record, self.source, fallback)
         if isinstance(seed, Seed):
             return seed
-        return self._reject(str(record.get(self.source.fields.get("id", "id")) or fallback), *seed, record)
+        return self._drop(str(record.get(self.source.fields.get("id", "id")) or fallback), *seed, record)
 
-    def _reject(self, record_id, reason, detail, payload) -> Rejected:
-        beam.metrics.Metrics.counter("skillseq.read", f"dropped_{reason}").inc()
+    def _drop(self, record_id, reason, detail, payload):
         if isinstance(payload, bytes):
             payload = payload.decode("utf-8", "replace")
         elif not isinstance(payload, str):
             payload = json.dumps(payload, default=repr)[:20000]
-        return self.ctx.reject(record_id, STAGE, reason, detail, payload)
+        return self.ctx.drop(record_id, STAGE, reason, detail, payload)
 
 
 class _ParseRecord(_ParseJsonLine):
@@ -192,17 +191,15 @@ class ReadSeeds(beam.PTransform):
 
     def expand(self, pbegin):
         parts = [pbegin | f"Read{i}" >> self._read(source) for i, source in enumerate(self.sources)]
-        split = (
-            parts | "Merge" >> beam.Flatten()
-            | "Split" >> beam.Partition(lambda row, _: 0 if isinstance(row, Seed) else 1, 2)
-        )  # fmt: skip
-        return split[0], split[1]
+        seeds = [part[0] for part in parts] | "MergeSeeds" >> beam.Flatten(pipeline=pbegin.pipeline)
+        rejected = [part[1] for part in parts] | "MergeRejected" >> beam.Flatten(pipeline=pbegin.pipeline)
+        return seeds, rejected
 
     def _read(self, source: SeedSource) -> beam.PTransform:
         if source.kind == "humaneval":
-            return "HumanEval" >> beam.Create(humaneval_seeds(source.limit))
+            return "HumanEval" >> _Listed(humaneval_seeds(source.limit))
         if source.kind == "stdlib":
-            return "Stdlib" >> beam.Create(stdlib_seeds(source.limit))
+            return "Stdlib" >> _Listed(stdlib_seeds(source.limit))
         if source.kind == "hf":
             return "Load" >> _CreateThenParse(_hf_rows(source), source, self.ctx)
         _check_files(source)
@@ -214,28 +211,50 @@ class ReadSeeds(beam.PTransform):
         return rows
 
 
+class _Listed(beam.PTransform):
+    """Seeds listed in the launching process (the offline sources): `(seeds, no rejects)`."""
+
+    def __init__(self, seeds: list[Seed]):
+        super().__init__()
+        self.seeds = seeds
+
+    def expand(self, pbegin):
+        return pbegin | "Create" >> beam.Create(self.seeds), pbegin | "NoRejects" >> beam.Create([])
+
+
 class _CreateThenParse(beam.PTransform):
     def __init__(self, rows: list[dict], source: SeedSource, ctx: RunContext):
         super().__init__()
         self.rows, self.source, self.ctx = rows, source, ctx
 
     def expand(self, pbegin):
-        return pbegin | beam.Create(self.rows, reshuffle=False) | beam.ParDo(_ParseRecord(self.source, self.ctx))
+        parsed = (
+            pbegin
+            | beam.Create(self.rows, reshuffle=False)
+            | beam.ParDo(_ParseRecord(self.source, self.ctx)).with_outputs("rejected", main="seeds")
+        )
+        return parsed.seeds, parsed.rejected
 
 
 class _LimitedParse(beam.PTransform):
-    """Read, parse, and with a limit keep the `limit` smallest record ids (deterministic on any runner)."""
+    """Read, parse, and with a limit keep the `limit` smallest record ids, seeds and rejects together
+    (deterministic on any runner). Returns `(seeds, rejected)`."""
 
     def __init__(self, read, parse: beam.DoFn, limit: int | None):
         super().__init__()
         self.read, self.parse, self.limit = read, parse, limit
 
     def expand(self, pbegin):
-        rows = pbegin | "Read" >> self.read | "Parse" >> beam.ParDo(self.parse)
+        parsed = (
+            pbegin | "Read" >> self.read | "Parse" >> beam.ParDo(self.parse).with_outputs("rejected", main="seeds")
+        )
         if self.limit is None:
-            return rows
-        return (
-            rows
+            return parsed.seeds, parsed.rejected
+        kept = (
+            (parsed.seeds, parsed.rejected)
+            | "Rows" >> beam.Flatten()
             | "Smallest" >> beam.combiners.Top.Of(self.limit, key=lambda r: r.id, reverse=True)
             | "Unlist" >> beam.FlatMap(lambda rows: rows)
+            | "Split" >> beam.Partition(lambda row, _: 0 if isinstance(row, Seed) else 1, 2)
         )
+        return kept[0], kept[1]

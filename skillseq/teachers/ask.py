@@ -83,7 +83,7 @@ class _SplitOutcomes(beam.DoFn):
             yield payload, request, outcome
 
 
-class _RejectCrashedBatch(beam.DoFn):
+class _DropCrashedBatch(beam.DoFn):
     """A batch whose inference raised: every request in it becomes a `teacher_error` row."""
 
     def __init__(self, ctx, stage: str, api_key_env: str):
@@ -95,9 +95,8 @@ class _RejectCrashedBatch(beam.DoFn):
         batch, (_, error, _) = element
         detail = redact(str(error), (self.api_key_env,))
         for _, request in batch:
-            beam.metrics.Metrics.counter(f"skillseq.{self.stage}", "dropped_teacher_error").inc()
             messages = json.dumps([list(m) for m in request.messages], ensure_ascii=False)
-            yield self.ctx.reject(request.key, self.stage, "teacher_error", detail, messages)
+            yield self.ctx.drop(request.key, self.stage, "teacher_error", detail, messages)
 
 
 class AskTeacher(beam.PTransform):
@@ -124,7 +123,7 @@ class AskTeacher(beam.PTransform):
             "rejected", main="answered"
         )
         crashed = failed.failed_inferences | "RejectCrashedBatches" >> beam.ParDo(
-            _RejectCrashedBatch(self.ctx, self.stage, self.cfg.openai.api_key_env)
-        )
-        rejected = (outcomes.rejected, crashed) | "AllRejected" >> beam.Flatten()
+            _DropCrashedBatch(self.ctx, self.stage, self.cfg.openai.api_key_env)
+        ).with_outputs("rejected")
+        rejected = (outcomes.rejected, crashed.rejected) | "AllRejected" >> beam.Flatten()
         return outcomes.answered, rejected

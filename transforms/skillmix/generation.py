@@ -177,11 +177,9 @@ class _Draw(beam.DoFn):
     def process(self, skills: list[Skill], query_types: list[Skill]):
         n, k = self.cfg.generation.num_instructions, self.cfg.generation.skills_per_instruction
         if len(skills) < k:
-            beam.metrics.Metrics.counter(self.ns, "dropped_catalog_too_small").inc(n)
+            detail = f"catalog has {len(skills)} skills, each instruction needs {k}"
             for i in range(n):
-                detail = f"catalog has {len(skills)} skills, each instruction needs {k}"
-                reject = self.ctx.reject(f"skillmix/{i:06d}", SAMPLE, "catalog_too_small", detail)
-                yield beam.pvalue.TaggedOutput("rejected", reject)
+                yield self.ctx.drop(f"skillmix/{i:06d}", SAMPLE, "catalog_too_small", detail)
             yield beam.pvalue.TaggedOutput("stats", pair_coverage([], len(skills)))
             return
         names = [q.name for q in query_types]

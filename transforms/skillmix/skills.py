@@ -222,17 +222,12 @@ class _ParseMentions(beam.DoFn):
 
     def __init__(self, cfg: SkillsConfig, ctx: RunContext):
         self.cfg, self.ctx = cfg, ctx
-        self.empty = beam.metrics.Metrics.counter(f"skillseq.{EXTRACT}", "dropped_no_skills")
 
     def process(self, answered):
         (kind, source), request, reply = answered
         skills, query_types = mentions_of_reply(kind, reply.parsed, self.cfg)
         if not skills and not query_types:
-            self.empty.inc()
-            yield beam.pvalue.TaggedOutput(
-                "rejected",
-                self.ctx.reject(request.key, EXTRACT, "no_skills", "reply named no usable skill", reply.text),
-            )
+            yield self.ctx.drop(request.key, EXTRACT, "no_skills", "reply named no usable skill", reply.text)
             return
         provenance = self.ctx.provenance(EXTRACT, reply.model_id, reply.model_revision)
         for name, definition in skills:
@@ -273,7 +268,6 @@ class ExtractSkills(beam.PTransform):
 class _BuildCatalog(beam.DoFn):
     def __init__(self, cfg: SkillsConfig, ctx: RunContext, kind: str):
         self.cfg, self.ctx, self.kind = cfg, ctx, kind
-        self.dropped = beam.metrics.Metrics.counter(f"skillseq.{CATALOG}", "dropped_low_support")
         self.size = beam.metrics.Metrics.counter(f"skillseq.{CATALOG}", f"{kind}_entries")
 
     def setup(self):
@@ -296,12 +290,8 @@ class _BuildCatalog(beam.DoFn):
         self.size.inc(len(kept))
         yield from kept
         for skill in dropped:
-            self.dropped.inc()
             detail = f"support {skill.support} < min_support {self.cfg.min_support}"
-            yield beam.pvalue.TaggedOutput(
-                "rejected",
-                self.ctx.reject(f"{self.kind}:{skill.name}", CATALOG, "low_support", detail, skill.definition),
-            )
+            yield self.ctx.drop(f"{self.kind}:{skill.name}", CATALOG, "low_support", detail, skill.definition)
 
 
 class BuildSkillCatalog(beam.PTransform):
