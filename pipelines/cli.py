@@ -13,7 +13,6 @@ import logging
 import sys
 import traceback
 
-from skillseq.card import append_run_metrics
 from skillseq.config import ConfigError, dump_config, load_config
 from skillseq.redaction import install_log_redaction, redact
 
@@ -52,9 +51,8 @@ def _run(args, beam_args: list[str]) -> int:
 
     cfg = load_config(args.config, args.set)
     progress = not args.no_progress and sys.stderr.isatty()
-    counters = run(cfg, beam_args, progress=progress)
-    append_run_metrics(cfg.output.path, counters)
-    print_summary(counters, cfg.output.path)
+    counters, written = run(cfg, beam_args, progress=progress)
+    print_summary(counters, {name: s.rows for name, s in written.items()}, cfg.output.path)
     return 0
 
 

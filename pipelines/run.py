@@ -10,9 +10,11 @@ import apache_beam as beam
 from apache_beam.metrics.metric import MetricsFilter
 from apache_beam.options.pipeline_options import PipelineOptions
 
+from skillseq.card import ConfigStats
 from skillseq.config import Config
-from skillseq.pipelines.build import build
+from skillseq.pipelines.build import build, card_info
 from skillseq.progress import LiveDisplay, is_local_in_process
+from skillseq.transforms.sinks import finish_dataset
 
 
 def pipeline_options(cfg: Config, extra: list[str]) -> PipelineOptions:
@@ -33,10 +35,13 @@ def counters(result) -> dict[str, int]:
     return out
 
 
-def run(cfg: Config, extra_beam_args: list[str] = (), progress: bool = False) -> dict[str, int]:
-    """Build and run the pipeline to completion; returns the run's skillseq counters.
+def run(
+    cfg: Config, extra_beam_args: list[str] = (), progress: bool = False
+) -> tuple[dict[str, int], dict[str, ConfigStats]]:
+    """Build and run the pipeline to completion, then write the card and put the folder in place.
 
-    `progress` shows records per stage live, where the runner executes in this process.
+    Returns the run's skillseq counters and the stats of each config written. `progress` shows records per
+    stage live, where the runner executes in this process.
     """
     started = time.monotonic()
     args = list(cfg.beam_options) + list(extra_beam_args)
@@ -47,5 +52,6 @@ def run(cfg: Config, extra_beam_args: list[str] = (), progress: bool = False) ->
         result = pipeline.run()
         result.wait_until_finish()
     metrics = counters(result)
+    written = finish_dataset(cfg.output, card_info(cfg), metrics)
     logging.getLogger(__name__).info("run finished in %.1f s", time.monotonic() - started)
-    return metrics
+    return metrics, written

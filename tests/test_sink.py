@@ -8,11 +8,12 @@ import pyarrow.parquet as pq
 import pytest
 from apache_beam.testing.test_pipeline import TestPipeline
 
-from skillseq.card import read_card_yaml
+from skillseq.card import RUN_METRICS, read_card_yaml
 from skillseq.config import Config, OutputConfig
 from skillseq.context import RunContext
 from skillseq.pipelines.build import card_info
 from skillseq.schema import SCHEMAS, EditSequence, Skill
+from skillseq.transforms.sinks import WriteHuggingFaceDataset, finish_dataset
 
 CFG = Config()
 CTX = RunContext.of(CFG)
@@ -31,13 +32,15 @@ def _skills(n):
     return [Skill(f"skill {i}", "a definition", i + 1, ["HumanEval/0"], CTX.provenance("skills")) for i in range(n)]
 
 
-def _write(out, outputs, **cfg):
+def _write(out, outputs, counters=None, **cfg):
     with TestPipeline() as p:
         pcolls = {name: p | f"Create[{name}]" >> beam.Create(rows) for name, rows in outputs.items()}
         pcolls["_counts"] = p | "Counts" >> beam.Create([("read.out", 7), ("read.rejected", 2)])
-        from skillseq.transforms.sinks import WriteHuggingFaceDataset
-
-        pcolls | WriteHuggingFaceDataset(OutputConfig(path=str(out), **cfg), card_info(CFG, CTX))
+        pcolls | WriteHuggingFaceDataset(OutputConfig(path=str(out), **cfg))
+    # The pipeline leaves a staged folder with its stats and no card; finishing writes the card and moves it.
+    assert not out.exists() and not (out.parent / (out.name + ".partial") / "README.md").exists()
+    assert (out.parent / (out.name + ".partial") / "stats.json").exists()
+    finish_dataset(OutputConfig(path=str(out), **cfg), card_info(CFG), counters)
 
 
 def test_shards_card_and_load_dataset(tmp_path):
@@ -80,6 +83,16 @@ def test_target_shard_size_decides_the_count(tmp_path):
     assert len(files) > 1 and all(f.endswith(f"-of-{len(files):05d}.parquet") for f in files)
 
 
+def test_the_card_ends_with_the_runs_teacher_accounting(tmp_path):
+    counters = {"skillseq.teacher/extract_requests": 5, "skillseq.lintseq/lint_calls": 2}
+    _write(tmp_path / "out", {"skills": _skills(2)}, counters=counters)
+    card = (tmp_path / "out/README.md").read_text()
+    head, metrics = card.split(RUN_METRICS)
+    assert metrics.endswith("| extract_requests | 5 |\n") and "lint_calls" not in card
+    _write(tmp_path / "plain", {"skills": _skills(2)})
+    assert (tmp_path / "plain/README.md").read_text() == head.rstrip("\n") + "\n"
+
+
 def test_a_failed_run_leaves_the_previous_output_untouched(tmp_path):
     out = tmp_path / "out"
     _write(out, {"skills": _skills(2)})
@@ -90,10 +103,8 @@ def test_a_failed_run_leaves_the_previous_output_untouched(tmp_path):
 
     with pytest.raises(Exception, match="worker died"):
         with TestPipeline() as p:
-            from skillseq.transforms.sinks import WriteHuggingFaceDataset
-
             bad = p | beam.Create(_skills(5)) | beam.Map(explode)
-            {"skills": bad} | WriteHuggingFaceDataset(OutputConfig(path=str(out)), card_info(CFG, CTX))
+            {"skills": bad} | WriteHuggingFaceDataset(OutputConfig(path=str(out)))
     assert (out / "README.md").read_text() == before
     assert len(datasets.load_dataset(str(out), "skills", split="train")) == 2
 
@@ -101,6 +112,4 @@ def test_a_failed_run_leaves_the_previous_output_untouched(tmp_path):
 def test_unknown_config_name_is_refused():
     with pytest.raises(ValueError, match="unknown configs"):
         with TestPipeline() as p:
-            from skillseq.transforms.sinks import WriteHuggingFaceDataset
-
-            {"skils": p | beam.Create([1])} | WriteHuggingFaceDataset(OutputConfig(), card_info(CFG, CTX))
+            {"skils": p | beam.Create([1])} | WriteHuggingFaceDataset(OutputConfig())

@@ -16,7 +16,7 @@ from skillseq.card import CardInfo
 from skillseq.config import Config
 from skillseq.context import RunContext
 from skillseq.schema import Seed, Skill
-from skillseq.transforms.sinks import WriteHuggingFaceDataset
+from skillseq.transforms.sinks import WriteHuggingFaceDataset, finish_dataset
 from skillseq.transforms.skillmix import SkillMix
 from skillseq.transforms.skillmix.filters import Decontaminate, DropNearDuplicates, FilterShirkers
 from skillseq.transforms.skillmix.generation import GenerateInstructions, SampleSkillCombos
@@ -72,7 +72,8 @@ def test_skillmix_end_to_end_on_the_default_teacher(tmp_path):
         )
         assert_that(stats_and_counts, equal_to(["ok"]), label="stats")
         info = CardInfo("skillmix test", "", ctx.config_hash, {}, "default")
-        {k: out[k] for k in ("skills", "instructions", "rejected")} | WriteHuggingFaceDataset(cfg.output, info)
+        {k: out[k] for k in ("skills", "instructions", "rejected")} | WriteHuggingFaceDataset(cfg.output)
+    finish_dataset(cfg.output, info)
 
     # The written dataset reads back, with the rows SkillMix made.
     folder = tmp_path / "out"

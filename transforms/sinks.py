@@ -6,7 +6,8 @@
 
 Rows go to shard `stable_hash(id) % n` and are sorted by id inside it, and every shard is written even
 when empty, so a rerun of the same config writes byte-identical files on any runner. Everything is written
-under `<out>.partial/` first; the last step writes the card and then moves the folder into place, so a
+under `<out>.partial/` first: the pipeline's last step leaves the stats there (`stats.json`), then, once the
+run is over, `finish_dataset` writes the card (with the run's metrics) and moves the folder into place, so a
 crashed run never leaves a folder that `load_dataset` reads as complete.
 """
 
@@ -22,7 +23,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from apache_beam.io.filesystems import FileSystems
 
-from skillseq.card import CardInfo, ConfigStats, write_card
+from skillseq.card import CardInfo, ConfigStats, read_stats, write_card, write_stats
 from skillseq.config import OutputConfig
 from skillseq.rng import stable_hash
 from skillseq.schema import SCHEMAS, to_row
@@ -179,9 +180,13 @@ def _remove_folder(path: str) -> None:
         FileSystems.delete([m.path for m in FileSystems.match([FileSystems.join(path, "**")])[0].metadata_list])
 
 
-class _Finalize(beam.DoFn):
-    def __init__(self, staging: str, out: str, info: CardInfo, plots: bool):
-        self.staging, self.out, self.info, self.plots = staging, out, info, plots
+def _staging(cfg: OutputConfig) -> str:
+    return cfg.path.rstrip("/") + ".partial"
+
+
+class _WriteStats(beam.DoFn):
+    def __init__(self, staging: str):
+        self.staging = staging
 
     def process(self, _, paths, stats, counts):
         by_name = {s.name: s for s in stats}
@@ -190,23 +195,36 @@ class _Finalize(beam.DoFn):
         for name, stat in by_name.items():
             if stat.rows == 0:
                 _remove_folder(FileSystems.join(self.staging, name))
-        write_card(self.staging, self.info, by_name, dict(counts), plots=self.plots)
-        _replace_folder(self.staging, self.out)
-        yield self.out
+        write_stats(self.staging, by_name, dict(counts))
+        yield self.staging
+
+
+def finish_dataset(
+    cfg: OutputConfig, info: CardInfo, counters: dict[str, int] | None = None
+) -> dict[str, ConfigStats]:
+    """After a successful run: write the card into the staged folder, then move it to `cfg.path`.
+
+    `counters` are the run's Beam metrics (the card shows the teacher's). Returns each config's stats.
+    """
+    staging = _staging(cfg)
+    stats, counts = read_stats(staging)
+    write_card(staging, info, stats, counts, plots=cfg.plots, counters=counters)
+    _replace_folder(staging, cfg.path.rstrip("/"))
+    return stats
 
 
 class WriteHuggingFaceDataset(beam.PTransform):
-    """Write `{config_name: PCollection of schema records}` as a dataset folder at `cfg.path`.
+    """Write `{config_name: PCollection of schema records}` as a staged dataset folder, `<cfg.path>.partial`.
 
     `counts` is an optional PCollection of `(name, n)` pairs (e.g. seeds read) the card reports beside
-    the row counts. Returns a PCollection holding the output path once the folder is complete.
+    the row counts. Returns a PCollection holding the staged folder once its shards and stats are written;
+    `finish_dataset` then completes it.
     """
 
-    def __init__(self, cfg: OutputConfig, info: CardInfo):
+    def __init__(self, cfg: OutputConfig):
         super().__init__()
-        self.cfg, self.info = cfg, info
-        self.out = cfg.path.rstrip("/")
-        self.staging = self.out + ".partial"
+        self.cfg = cfg
+        self.staging = _staging(cfg)
 
     def expand(self, outputs: dict):
         outputs = dict(outputs)
@@ -228,9 +246,9 @@ class WriteHuggingFaceDataset(beam.PTransform):
         return (
             pipeline
             | "Once" >> beam.Create([None])
-            | "CardAndMove"
+            | "Stats"
             >> beam.ParDo(
-                _Finalize(self.staging, self.out, self.info, self.cfg.plots),
+                _WriteStats(self.staging),
                 paths=beam.pvalue.AsList(paths | "AllShards" >> beam.Flatten()),
                 stats=beam.pvalue.AsList(stats | "AllStats" >> beam.Flatten()),
                 counts=beam.pvalue.AsList(counts),
