@@ -1,7 +1,7 @@
 """Compose a run: config -> one Beam pipeline, shaped like the diagram in ARCHITECTURE.md.
 
-seeds ─► SkillMix ─► skills, instructions ─► code blocks ─┐
-  └────────────────── programs ◄──────────────────────────┘
+seeds ─► decontaminate ─► SkillMix ─► skills, instructions (decontaminated) ─► code blocks ─┐
+  └────────────────────────── programs ◄───────────────────────────────────────────────────┘
                          ├─► LintSeq ─► edit_sequences
                          └─► PragmaticExamples ─► pragmatic_examples
 every stage's rejects ─► rejected;  all ─► WriteHuggingFaceDataset
@@ -18,8 +18,9 @@ from skillseq.card import CardInfo
 from skillseq.config import Config, dump_config
 from skillseq.context import RunContext
 from skillseq.progress import Tap
+from skillseq.transforms.decontaminate import DecontaminateSeeds
 from skillseq.transforms.programs import InstructionsToPrograms, SeedsToPrograms
-from skillseq.transforms.seeds import ReadSeeds
+from skillseq.transforms.seeds import ReadSeeds, source_name
 from skillseq.transforms.sinks import WriteHuggingFaceDataset
 
 GENERATION_STAGES = {
@@ -47,6 +48,7 @@ def card_info(cfg: Config) -> CardInfo:
         config_hash=cfg.config_hash(),
         versions=versions,
         teacher=teacher,
+        benchmark_seeds=[source_name(s) for s in cfg.benchmark_seeds()],
     )
 
 
@@ -77,6 +79,9 @@ def build(pipeline: beam.Pipeline, cfg: Config, progress: bool = False) -> beam.
     seeds, bad_seeds = pipeline | "ReadSeeds" >> ReadSeeds(cfg.seeds, ctx)
     rejected.append(bad_seeds)
     counts += [seeds | Count("read.out"), bad_seeds | Count("read.rejected")]
+    seeds, leaked = seeds | "DecontaminateSeeds" >> DecontaminateSeeds(cfg.filters, ctx)
+    rejected.append(leaked)
+    counts += [seeds | Count("decontaminate.out"), leaked | Count("decontaminate.rejected")]
     programs = [seeds | "SeedPrograms" >> SeedsToPrograms()]
 
     if cfg.skills.enabled or cfg.generation.enabled:

@@ -3,7 +3,7 @@
 skillseq run configs/dry_run.yaml [--set lintseq.samples_per_program=3] [--runner=... any Beam flag]
 skillseq validate configs/dataflow.yaml
 skillseq show out --config edit_sequences -n 3
-skillseq publish out --repo-id user/name [--private] [--dry-run]
+skillseq publish out --repo-id user/name [--private] [--dry-run] [--allow-benchmark-data]
 """
 
 from __future__ import annotations
@@ -42,6 +42,11 @@ def _parser() -> argparse.ArgumentParser:
     publish.add_argument("--repo-id", required=True)
     publish.add_argument("--private", action="store_true")
     publish.add_argument("--dry-run", action="store_true", help="list what would be uploaded")
+    publish.add_argument(
+        "--allow-benchmark-data",
+        action="store_true",
+        help="publish a folder seeded from a benchmark (allow_benchmark_seeds: true); refused without it",
+    )
     return parser
 
 
@@ -76,7 +81,13 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "publish":
             from skillseq.publish import publish
 
-            publish(args.out, args.repo_id, private=args.private, dry_run=args.dry_run)
+            publish(
+                args.out,
+                args.repo_id,
+                private=args.private,
+                dry_run=args.dry_run,
+                allow_benchmark_data=args.allow_benchmark_data,
+            )
             return 0
     except ConfigError as e:
         print(f"error: {redact(str(e))}", file=sys.stderr)

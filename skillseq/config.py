@@ -25,6 +25,11 @@ class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+# Seed kinds that are benchmarks: fine for showing the method, never in data meant for publishing unless the
+# config says `allow_benchmark_seeds: true` (then the card says so and `skillseq publish` asks for a flag).
+BENCHMARK_KINDS = ("humaneval",)
+
+
 class SeedSource(_Model):
     """Where seed records come from.
 
@@ -154,7 +159,8 @@ class Config(_Model):
     """One run of skillseq. `beam_options` pass through to Beam untouched (runner, project, workers...)."""
 
     seed: int = 0
-    seeds: list[SeedSource] = [SeedSource(kind="humaneval")]
+    seeds: list[SeedSource] = [SeedSource(kind="stdlib")]
+    allow_benchmark_seeds: bool = False
     teacher: TeacherConfig = TeacherConfig()
     skills: SkillsConfig = SkillsConfig()
     generation: GenerationConfig = GenerationConfig()
@@ -163,6 +169,21 @@ class Config(_Model):
     pragmatic: PragmaticConfig = PragmaticConfig()
     output: OutputConfig = OutputConfig()
     beam_options: list[str] = ["--runner=DirectRunner"]
+
+    @model_validator(mode="after")
+    def _benchmark_seeds(self):
+        kinds = sorted({s.kind for s in self.benchmark_seeds()})
+        if kinds and not self.allow_benchmark_seeds:
+            raise ValueError(
+                f"seeds of kind {', '.join(kinds)} are a benchmark: data made from them must not train a model "
+                "evaluated on it. Seed from `stdlib` or your own dataset, or set `allow_benchmark_seeds: true` "
+                "(to show the method on known programs: the card then says so and `skillseq publish` refuses "
+                "without --allow-benchmark-data)"
+            )
+        return self
+
+    def benchmark_seeds(self) -> list[SeedSource]:
+        return [s for s in self.seeds if s.kind in BENCHMARK_KINDS]
 
     def config_hash(self) -> str:
         """Short stable hash of what makes the data: where outputs and cached replies live is left out."""

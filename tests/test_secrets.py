@@ -17,7 +17,7 @@ SECRETS = {"HF_TOKEN": "hf_FAKEsecretTOKEN_abcdefghij", "OPENAI_API_KEY": "sk-FA
 def _config(tmp_path, url, name):
     path = tmp_path / f"{name}.yaml"
     path.write_text(
-        f"seeds: [{{kind: humaneval, limit: 2}}]\n"
+        f"allow_benchmark_seeds: true\nseeds: [{{kind: humaneval, limit: 2}}]\n"
         f"teacher: {{backend: openai, model: echo-model, cache_dir: {tmp_path / ('cache-' + name)},"
         f" openai: {{base_url: '{url}', max_retries: 1, backoff_s: 0}}}}\n"
         "skills: {mode: both, num_direct_skills: 4, num_query_types: 2}\ngeneration: {num_instructions: 3}\n"

@@ -7,8 +7,8 @@ and the row as payload. Near-duplicates and contamination are global steps:
 - near-duplicates: word-shingle sets compared by MinHash LSH (datasketch) for candidates, confirmed by exact
   Jaccard; records are visited in id order and the first of a group is kept, so the result is deterministic.
   All instructions meet on one worker (the paper's scale is thousands).
-- contamination: any shared `n`-gram of lower-cased word tokens (13 by default) between a record's instruction
-  or response and a benchmark prompt or solution (HumanEval, plus any configured seed source).
+- contamination: `transforms/decontaminate.py` (a benchmark program, or a shared 13-gram with a benchmark's
+  text), run on the instructions under the stage name `skillmix.decontaminate`.
 
 Shortcuts: refusals and evasions are found by English phrases at the start of a response; "too short" is a
 character count against a floor and a fraction of the instruction's length.
@@ -20,7 +20,6 @@ character count against a floor and a fraction of the instruction's length.
 from __future__ import annotations
 
 import ast
-import hashlib
 import json
 import re
 
@@ -29,7 +28,7 @@ import apache_beam as beam
 from skillseq import prompts
 from skillseq.config import Config, FiltersConfig
 from skillseq.context import RunContext
-from skillseq.schema import Instruction, Seed, to_row
+from skillseq.schema import Instruction, to_row
 from skillseq.teachers import AskTeacher
 from skillseq.teachers.types import TeacherRequest
 from skillseq.transforms.skillmix.generation import Draft
@@ -280,67 +279,3 @@ class DropNearDuplicates(beam.PTransform):
             | "KeepFirst" >> beam.ParDo(_Dedup(self.cfg, self.ctx)).with_outputs("rejected", main="kept")
         )
         return deduped.kept, deduped.rejected
-
-
-# ---- decontamination
-
-
-def ngram_hashes(text: str, n: int) -> set[int]:
-    """Stable 64-bit hashes of the word n-grams of a text (the same in every process, unlike `hash`)."""
-    words = re.findall(r"\w+", text.lower())
-    return {
-        int.from_bytes(hashlib.blake2b(" ".join(words[i : i + n]).encode(), digest_size=8).digest(), "little")
-        for i in range(len(words) - n + 1)
-    }
-
-
-def benchmark_index(seeds: list[Seed], n: int) -> dict[int, str]:
-    """{n-gram hash: benchmark id} over each seed's instruction, response and program (smallest id wins)."""
-    index: dict[int, str] = {}
-    for seed in sorted(seeds, key=lambda s: s.id):
-        for text in (seed.instruction, seed.response, seed.program):
-            for h in ngram_hashes(text or "", n):
-                index.setdefault(h, seed.id)
-    return index
-
-
-def contamination(record: Instruction, index: dict[int, str], n: int) -> str | None:
-    """The benchmark id a record shares an n-gram with (instruction or response), or None."""
-    hits = sorted({index[h] for h in ngram_hashes(record.instruction + "\n" + record.response, n) if h in index})
-    return hits[0] if hits else None
-
-
-class _Decontaminate(beam.DoFn):
-    def __init__(self, n: int, ctx: RunContext):
-        self.n, self.ctx = n, ctx
-
-    def process(self, record: Instruction, index: dict[int, str]):
-        source = contamination(record, index, self.n)
-        if source is None:
-            yield record
-            return
-        detail = f"shares a {self.n}-gram with {source}"
-        yield self.ctx.drop(record.id, DECONTAMINATE, "contaminated", detail, json.dumps(to_row(record), default=str))
-
-
-class Decontaminate(beam.PTransform):
-    """Instructions -> `(instructions, rejected)`, against the seed sources in `filters.decontaminate_with`."""
-
-    def __init__(self, cfg: FiltersConfig, ctx: RunContext):
-        super().__init__()
-        self.cfg, self.ctx = cfg, ctx
-
-    def expand(self, instructions):
-        from skillseq.transforms.seeds import ReadSeeds
-
-        if not self.cfg.decontaminate_with:
-            return instructions, instructions.pipeline | "NothingToCheck" >> beam.Create([])
-        n = self.cfg.decontaminate_ngram
-        benchmarks, _ = instructions.pipeline | "ReadBenchmarks" >> ReadSeeds(self.cfg.decontaminate_with, self.ctx)
-        index = (
-            benchmarks | "GatherBenchmarks" >> beam.combiners.ToList() | "IndexNGrams" >> beam.Map(benchmark_index, n)
-        )
-        checked = instructions | "Check" >> beam.ParDo(
-            _Decontaminate(n, self.ctx), beam.pvalue.AsSingleton(index)
-        ).with_outputs("rejected", main="kept")
-        return checked.kept, checked.rejected

@@ -18,7 +18,8 @@ import apache_beam as beam
 
 from skillseq.config import Config
 from skillseq.context import RunContext
-from skillseq.transforms.skillmix.filters import Decontaminate, DropNearDuplicates, FilterShirkers
+from skillseq.transforms.decontaminate import Decontaminate
+from skillseq.transforms.skillmix.filters import DECONTAMINATE, DropNearDuplicates, FilterShirkers
 from skillseq.transforms.skillmix.generation import GenerateInstructions, SampleSkillCombos
 from skillseq.transforms.skillmix.skills import BuildSkillCatalog, ExtractSkills
 
@@ -58,7 +59,9 @@ class SkillMix(beam.PTransform):
             drafts, unwritten = combos | "GenerateInstructions" >> GenerateInstructions(self.cfg, self.ctx)
             kept, shirkers = drafts | "FilterShirkers" >> FilterShirkers(self.cfg, self.ctx)
             kept, duplicates = kept | "DropNearDuplicates" >> DropNearDuplicates(self.cfg.filters, self.ctx)
-            out["instructions"], contaminated = kept | "Decontaminate" >> Decontaminate(self.cfg.filters, self.ctx)
+            out["instructions"], contaminated = kept | "Decontaminate" >> Decontaminate(
+                self.cfg.filters, self.ctx, DECONTAMINATE
+            )
             rejected += [unsampled, unwritten, shirkers, duplicates, contaminated]
         else:
             out["instructions"] = seeds.pipeline | "NoInstructions" >> beam.Create([])
