@@ -8,13 +8,17 @@ path and what was expected:
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
+import typing
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model, model_validator
+
+from skillseq.sandbox import LAYERS, Limits
 
 
 class ConfigError(ValueError):
@@ -126,15 +130,37 @@ class LintSeqConfig(_Model):
     batch_size: Annotated[int, Field(ge=1, le=100000)] = 256
 
 
-class SandboxConfig(_Model):
-    call_timeout_s: Annotated[float, Field(gt=0, le=600)] = 1.0
-    batch_timeout_s: Annotated[float, Field(gt=0, le=3600)] = 30.0
-    memory_mb: Annotated[int, Field(ge=64)] = 512
-    max_output_bytes: Annotated[int, Field(ge=1024)] = 65536
-    file_size_mb: Annotated[int, Field(ge=1, le=4096)] = 16
-    value_chars: Annotated[int, Field(ge=100, le=1_000_000)] = 2000
-    max_restarts: Annotated[int, Field(ge=0, le=1000)] = 8
-    startup_timeout_s: Annotated[float, Field(gt=0, le=600)] = 20.0
+# The sandbox's settings and their defaults are `skillseq.sandbox.Limits` (the sandbox imports nothing of
+# skillseq); the config adds the bounds a YAML file is checked against, one per field.
+_SANDBOX_BOUNDS = {
+    "call_timeout_s": Field(gt=0, le=600),
+    "batch_timeout_s": Field(gt=0, le=3600),
+    "memory_mb": Field(ge=64),
+    "max_output_bytes": Field(ge=1024),
+    "file_size_mb": Field(ge=1, le=4096),
+    "value_chars": Field(ge=100, le=1_000_000),
+    "max_restarts": Field(ge=0, le=1000),
+    "startup_timeout_s": Field(gt=0, le=600),
+    "namespaces": Field(),
+    "require": Field(description=f"layers without which no program runs, from {list(LAYERS)}"),
+    "warm": Field(),
+}
+
+
+def _sandbox_config() -> type[_Model]:
+    hints = typing.get_type_hints(Limits) | {"require": tuple[Literal[LAYERS], ...]}
+    names = [f.name for f in dataclasses.fields(Limits)]
+    if set(names) != set(_SANDBOX_BOUNDS):
+        raise TypeError(f"_SANDBOX_BOUNDS must name exactly the fields of sandbox.Limits: {names}")
+    return create_model(
+        "SandboxConfig",
+        __base__=_Model,
+        __doc__="The sandbox's limits and walls (`skillseq.sandbox.Limits`); `run_batch` accepts it as is.",
+        **{f.name: (Annotated[hints[f.name], _SANDBOX_BOUNDS[f.name]], f.default) for f in dataclasses.fields(Limits)},
+    )
+
+
+SandboxConfig = _sandbox_config()
 
 
 class PragmaticConfig(_Model):

@@ -1,13 +1,14 @@
 """The sandbox: results in order, limits per call and per batch, recovery after a crash, a clean environment."""
 
 import os
+from dataclasses import asdict, replace
 
 import numpy as np
 import psutil
 import pytest
 
 from skillseq.config import SandboxConfig
-from skillseq.sandbox import Call, Limits, run_batch
+from skillseq.sandbox import Call, Limits, run_batch, runner
 from skillseq.transforms.pragmatic.regex_domain import fullmatch_batch, fullmatch_matrix
 
 FAST = Limits(call_timeout_s=0.3, batch_timeout_s=20)
@@ -34,7 +35,8 @@ def test_a_crash_restarts_a_fresh_child_for_the_remaining_calls():
     result = run_batch([ok, crash, ok], [Call(0, "f", "(1,)"), Call(1, "f", "(1,)"), Call(2, "f", "(5,)")], FAST)
     assert [o.status for o in result.outcomes] == ["ok", "crashed", "ok"]
     assert "SIGABRT" in result.outcomes[1].value
-    assert result.restarts == 1
+    # the first child dies with its results unsent; a careful child finds the call to blame; a third finishes
+    assert result.restarts == 2 and len(result.pids) == 3
 
 
 def test_per_call_timeout_is_capped_by_the_limit():
@@ -70,6 +72,33 @@ def test_config_model_is_accepted_as_limits():
     assert out.outcomes[0].value == "'a'"
 
 
+def test_the_config_is_built_from_limits_and_nothing_is_dropped():
+    assert SandboxConfig().model_dump() == asdict(Limits())
+    cfg = SandboxConfig(require=["landlock"], namespaces=False, memory_mb=256)
+    assert runner._limits(cfg) == Limits(require=("landlock",), namespaces=False, memory_mb=256)
+    with pytest.raises(TypeError, match="bogus"):
+        runner._limits({"call_timeout_s": 1.0, "bogus": 1})
+    with pytest.raises(ValueError, match="lanlock"):
+        Limits(require=("lanlock",))
+
+
+def test_each_batch_gets_a_fresh_child_that_earlier_batches_cannot_touch():
+    spoil = (
+        "import builtins, sys\n"
+        "def f():\n"
+        "    open('left_behind', 'w').close()\n"
+        "    builtins.len = lambda x: -1\n"
+        "    sys.modules['json'] = None\n"
+        "    return 1\n"
+    )
+    look = "import os, sys\ndef f():\n    return os.listdir('.'), len('ab'), sys.modules.get('json') is None\n"
+    first = run_batch([spoil], [Call(0, "f", "()")], FAST)
+    second = run_batch([look], [Call(0, "f", "()")], FAST)
+    assert first.outcomes[0].value == "1"
+    assert second.outcomes[0].value == "([], 2, False)"
+    assert set(first.pids).isdisjoint(second.pids)
+
+
 def test_regex_fullmatch_with_timeout_counts_errors_as_no():
     patterns = [r"\d{3}", r"(a+)+$", r"[unclosed"]
     strings = ["123", "12a", "a" * 40 + "!"]
@@ -80,10 +109,13 @@ def test_regex_fullmatch_with_timeout_counts_errors_as_no():
     assert np.array_equal(fullmatch_matrix([r"a|b"], ["a", "c"]), [[True], [False]])
 
 
-def test_no_process_outlives_a_batch():
+@pytest.mark.parametrize("warm", [True, False])
+def test_no_process_outlives_a_batch_but_the_fork_server(warm):
     before = {p.pid for p in psutil.Process().children(recursive=True)}
-    run_batch(["def f():\n    while True:\n        pass\n"], [Call(0, "f", "()")], FAST)
-    assert {p.pid for p in psutil.Process().children(recursive=True)} <= before
+    result = run_batch(["def f():\n    while True:\n        pass\n"], [Call(0, "f", "()")], replace(FAST, warm=warm))
+    assert result.outcomes[0].status == "timeout"
+    assert {p.pid for p in psutil.Process().children(recursive=True)} <= before | set(runner.server_pids())
+    assert not [pid for pid in result.pids if psutil.pid_exists(pid)]
 
 
 @pytest.mark.parametrize("value", ["'x' * 100000", "list(range(50000))"])

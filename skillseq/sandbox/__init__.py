@@ -1,5 +1,5 @@
-"""Running untrusted programs in a confined child process (see `runner`); imports nothing of skillseq."""
+"""Running untrusted programs in confined child processes (see `runner`); imports nothing of skillseq."""
 
-from skillseq.sandbox.runner import BatchResult, Call, Limits, Outcome, run_batch
+from skillseq.sandbox.runner import LAYERS, BatchResult, Call, Limits, Outcome, SandboxUnavailable, run_batch
 
-__all__ = ["BatchResult", "Call", "Limits", "Outcome", "run_batch"]
+__all__ = ["LAYERS", "BatchResult", "Call", "Limits", "Outcome", "SandboxUnavailable", "run_batch"]

@@ -1,57 +1,77 @@
-"""Run untrusted Python in a confined child process: one child per batch, one result per call, never a stall.
+"""Run untrusted Python in confined child processes: a fresh child per batch, one result per call, never a stall.
 
     >>> out = run_batch(["def f(x):\\n    return x * 2\\n"], [Call(0, "f", "(21,)")])
     >>> (out.outcomes[0].status, out.outcomes[0].value)
     ('ok', '42')
 
-What confines a child (the layers that took effect are listed in `BatchResult.isolation`):
-- a fresh interpreter (`python -S -s -B`, no site-packages), a minimal environment (no inherited tokens),
-  stdout to /dev/null, stderr to a capped file, results on a dedicated pipe fd tagged with a batch nonce;
-- its own session, so the whole process group is killed on timeout; PR_SET_PDEATHSIG kills it if we die;
-- rlimits: address space, CPU seconds for the batch, file size, open files, no core dumps, and
-  RLIMIT_NPROC=0, which only binds a non-root uid: as root the child drops to a uid of its own
-  (1_000_000 + pid, unique among live children), so it cannot fork or start threads, signal us or other
-  sandboxes, read /proc/<our pid>/environ, or write where that uid has no rights (our home, the output dir);
-- where permitted (root with CAP_SYS_ADMIN, or unprivileged user namespaces): a network namespace with
-  only a down loopback, and a mount namespace with fresh tmpfs over /tmp, /var/tmp, /dev/shm, so even
-  world-writable dirs are out of reach. Docker's default seccomp profile forbids unshare: there the child
-  has no netns/mountns and `isolation` says so; networking then is not blocked.
-- per call: a SIGALRM timer in the child (soft, re-firing), and a watchdog here (hard: no result within
-  2 x the call's timeout + 0.5 s after the previous result kills the
-  group). A call that kills, hangs or crashes the child marks its cell,
-  the program's remaining cells are skipped, and a fresh child carries on with the rest; the batch wall
-  clock and `max_restarts` bound the total. Per-call CPU time is bounded by the per-call wall clock, since
-  the child cannot start threads.
+Where the children come from: one fork server per worker process (`_child.py`, started as
+`python -S -s -B -P` with a minimal environment, in its own session), which pays the interpreter's start-up,
+the imports and the namespaces once, and forks a fresh child for every batch; no child ever runs a second
+batch, so nothing a program does outlives its batch. `Limits(warm=False)` starts a fresh interpreter per batch
+instead and writes every result at once (the old path, kept for `benchmarks/pragmatic_bench.py`).
 
-Shortcuts: a program shares its interpreter with the other programs of its batch (one record's target and
-alternatives); builtins and the recursion limit are restored after every call, but a program that digs the
-nonce out of the harness's memory could forge results for its own batch (never for another record's).
-No preexec_fn: limits are set by the child itself before any untrusted code runs, because preexec_fn is not
-safe in the threaded DirectRunner.
+What confines a child (the layers that took effect are listed in `BatchResult.isolation`;
+`Limits.require` names layers without which no program runs: `SandboxUnavailable` is raised instead):
+- `netns`, `mountns` (`userns` when not root): the server's own network namespace with only a down
+  loopback, entered once (as root directly, otherwise through a user namespace mapping our uid to itself);
+  each child then takes its own mount namespace with fresh tmpfs over /tmp, /var/tmp, /dev/shm. Off with
+  `Limits(namespaces=False)`, and missing where the platform refuses `unshare` (Docker's default seccomp).
+- `landlock` (unprivileged, Linux >= 5.13, via `landlockpy`): read only the interpreter's stdlib and the
+  system libraries, write only the batch's scratch folder, no TCP, and (ABI >= 6) no signal or abstract
+  socket reaching outside the child's own Landlock domain: not us, not the server, not another batch.
+- `seccomp` (via `pyseccomp` over libseccomp): no sockets, no new processes or threads, no exec, no
+  ptrace or process_vm_*, no kill/tgkill except to itself, no mount/unshare/setns/setsid, no personality
+  changes, no TIOCSTI, no kernel-module, bpf, io_uring or keyring calls (see `_child.DENIED`).
+- `no_new_privs`, `rlimits` (address space, CPU, file size, open files, no core dumps, RLIMIT_NPROC=0),
+  death with the server, a minimal environment, stdout to /dev/null, stderr to a capped file; as root,
+  `uid`: the child drops to a uid of its own (1_000_000 + pid).
+- per call a soft timer in the child (one interval timer per program row, checking each call's own deadline),
+  and a watchdog here: no result within 2 x the call timeout + 0.5 s (plus the flush interval) kills the
+  child. A call that kills, hangs or crashes its child marks its cell, that program's remaining cells are
+  skipped, and a fresh child carries on with the rest; the batch wall clock and `max_restarts` bound the
+  total. Results travel in batches (one write per `flush` interval) tagged with a per-batch nonce; when a
+  child dies with results unsent, the unfinished calls rerun in a child that writes after every call, so
+  the call to blame is known.
+
+Shortcuts: a program shares its child with the other programs of its batch (one record's target and
+alternatives); builtins and the recursion limit are restored before each program's row of calls, but a
+program that digs the nonce out of the harness's memory could forge results for its own batch (never for
+another record's).
 """
 
 from __future__ import annotations
 
+import atexit
+import functools
+import importlib.util
 import json
 import os
 import secrets
 import select
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from dataclasses import asdict, dataclass, field
 
-_CHILD = os.path.join(os.path.dirname(os.path.abspath(__file__)), "_child.py")
-_UID_BASE = 1_000_000
-_MAX_LINE = 1 << 16
+with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "_child.py")) as _f:
+    _CHILD_SOURCE = _f.read()  # read once: the child gets its code as an argument, not a path it must reach
+_MAX_LINE = 1 << 24
+_FLUSH_S = 0.05
+LAYERS = ("userns", "netns", "mountns", "rlimits", "no_new_privs", "landlock", "uid", "seccomp")
+
+
+class SandboxUnavailable(RuntimeError):
+    """A layer named in `Limits.require` did not take effect; no program was run."""
 
 
 @dataclass(frozen=True)
 class Limits:
-    """The sandbox settings; `skillseq.config.SandboxConfig` has the same fields and can be passed instead."""
+    """The sandbox settings (`skillseq.config.SandboxConfig` is built from these fields and defaults)."""
 
     call_timeout_s: float = 1.0
     batch_timeout_s: float = 30.0
@@ -61,6 +81,15 @@ class Limits:
     value_chars: int = 2000
     max_restarts: int = 8
     startup_timeout_s: float = 20.0
+    namespaces: bool = True  # off: as under Docker's default seccomp profile, for tests and such platforms
+    require: tuple[str, ...] = ()  # layers without which nothing runs, e.g. ("landlock", "seccomp")
+    warm: bool = True  # a fork server per worker; False: a fresh interpreter per batch (the old path)
+
+    def __post_init__(self):
+        unknown = set(self.require) - set(LAYERS)
+        if unknown:
+            raise ValueError(f"unknown sandbox layers in require: {sorted(unknown)} (known: {list(LAYERS)})")
+        object.__setattr__(self, "require", tuple(self.require))
 
 
 @dataclass(frozen=True)
@@ -92,19 +121,17 @@ class BatchResult:
     restarts: int = 0
     seconds: float = 0.0
     pids: list[int] = field(default_factory=list)  # the children it ran, for checks that none is left
+    confine_s: float = 0.0  # time the children spent confining themselves
+    walls_s: float = 0.0  # of which on Landlock and seccomp
 
 
 def _limits(limits) -> Limits:
+    """A Limits, or anything with the same fields (the config model): an unknown field is an error."""
     if limits is None:
         return Limits()
     if isinstance(limits, Limits):
         return limits
-    names = Limits.__dataclass_fields__
-    return Limits(**{k: getattr(limits, k) for k in names if hasattr(limits, k)})
-
-
-def _minimal_env() -> dict[str, str]:
-    return {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", "PYTHONHASHSEED": "0"}
+    return Limits(**dict(limits))
 
 
 def run_batch(programs: list[str], calls: list[Call], limits=None) -> BatchResult:
@@ -120,113 +147,124 @@ def run_batch(programs: list[str], calls: list[Call], limits=None) -> BatchResul
     start = time.monotonic()
     deadline = start + lim.batch_timeout_s
     result = BatchResult(outcomes=[])
-    pending = job_calls
+    pending, careful, failures = job_calls, not lim.warm, 0
     while pending:
-        if time.monotonic() >= deadline or result.restarts > lim.max_restarts:
+        if time.monotonic() >= deadline or failures > lim.max_restarts:
             why = "batch deadline" if time.monotonic() >= deadline else "too many restarts"
             for ci, *_ in pending:
                 outcomes[ci] = Outcome("aborted", why)
             break
-        isolation = _run_child(programs, inputs, pending, lim, deadline, outcomes, result.pids)
-        result.isolation = result.isolation or isolation
+        blamed = _run_child(programs, inputs, pending, lim, deadline, outcomes, result, careful)
         pending = [c for c in pending if outcomes[c[0]] is None]
         result.restarts += bool(pending)
+        failures += blamed
+        careful = careful or bool(pending)  # results lost with the child: rerun writing after every call
     result.outcomes = outcomes
     result.seconds = time.monotonic() - start
     return result
 
 
-def _run_child(programs, inputs, calls, lim: Limits, deadline: float, outcomes: list, pids: list) -> list[str]:
-    """One child over `calls`; fills `outcomes` for the calls it finished and the one that broke it."""
+def _run_child(programs, inputs, calls, lim: Limits, deadline, outcomes, result: BatchResult, careful) -> bool:
+    """One child over `calls`; fills `outcomes` for the calls it finished (and, when `careful`, the one that
+    broke it). Returns whether a failure was blamed on a call."""
     nonce = secrets.token_hex(16)
     workdir = tempfile.mkdtemp(prefix="skillseq-sbx-")
-    read_fd, write_fd = os.pipe()
-    stderr = tempfile.TemporaryFile()
-    flags = ["-S", "-s", "-B"] + (["-P"] if sys.version_info >= (3, 11) else [])
-    proc = subprocess.Popen(
-        [sys.executable, *flags, _CHILD],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.DEVNULL,
-        stderr=stderr,
-        pass_fds=(write_fd,),
-        cwd=workdir,
-        env=_minimal_env(),
-        start_new_session=True,
-    )
-    os.close(write_fd)
-    pids.append(proc.pid)
     job = {
         "nonce": nonce,
-        "fd": write_fd,
         "programs": programs,
         "inputs": inputs,
         "calls": calls,
         "limits": asdict(lim),
         "workdir": workdir,
-        "uid": _UID_BASE + proc.pid if os.geteuid() == 0 else None,
+        "require": list(lim.require),
+        "flush": 0.0 if careful else _FLUSH_S,
     }
-    isolation: list[str] = []
-    why = "crashed"
+    server = _server(lim) if lim.warm else _Server(lim.namespaces)
+    child = None
     try:
-        try:
-            proc.stdin.write(json.dumps(job).encode())
-            proc.stdin.close()
-        except BrokenPipeError:
-            pass
-        isolation, why = _read_results(proc, read_fd, nonce, calls, lim, deadline, outcomes)
+        child = server.start(json.dumps(job).encode(), lim.startup_timeout_s)
+        result.pids.append(child.pid)
+        why = _read_results(child, nonce, calls, lim, deadline, outcomes, result, careful)
     finally:
-        _kill_group(proc)
-        os.close(read_fd)
-        stderr.seek(0)
-        err = stderr.read(4000).decode("utf-8", "replace").strip()
-        stderr.close()
+        returncode = server.finish(child)
+        if not lim.warm:
+            server.close()
         shutil.rmtree(workdir, ignore_errors=True)
-    _mark_failure(calls, outcomes, why, proc.returncode, err)
-    return isolation
+    err = child.stderr_tail() if child else ""
+    if why and careful:
+        _mark_failure(calls, outcomes, why, returncode, err)
+    return bool(why) and careful
 
 
-def _read_results(proc, read_fd, nonce, calls, lim, deadline, outcomes) -> tuple[list[str], str]:
-    """Read result lines until the calls are done; return (isolation, why the child stopped early)."""
-    isolation, buf, done = [], b"", 0
+class _Child:
+    def __init__(self, pid, result_fd, status_fd, stderr, status_buf):
+        self.pid, self.result_fd, self.status_fd, self.stderr = pid, result_fd, status_fd, stderr
+        self.status_buf = status_buf  # what was read from the status pipe past the pid line
+
+    def stderr_tail(self) -> str:
+        self.stderr.seek(0)
+        text = self.stderr.read(4000).decode("utf-8", "replace").strip()
+        self.stderr.close()
+        return text
+
+
+def _read_results(child, nonce, calls, lim, deadline, outcomes, result, careful) -> str:
+    """Read result lines until the calls are done; return why the child stopped early ("" if it did not)."""
+    buf, done, hello = b"", 0, False
+    slack = 0.5 + (0.0 if careful else _FLUSH_S + 2 * max(c[4] for c in calls))
     last = time.monotonic() + lim.startup_timeout_s
     while done < len(calls):
         now = time.monotonic()
-        wait = min(deadline, last + 2 * calls[done][4] + 0.5) - now
+        wait = min(deadline, last + (2 * calls[done][4] + slack if careful else slack) * hello) - now
         if wait <= 0:
-            return isolation, "timeout"
-        ready, _, _ = select.select([read_fd], [], [], wait)
+            return "timeout"
+        ready, _, _ = select.select([child.result_fd], [], [], wait)
         if not ready:
             continue
-        chunk = os.read(read_fd, 1 << 16)
+        chunk = os.read(child.result_fd, 1 << 16)
         if not chunk:
-            return isolation, "crashed"
+            return "crashed"
         buf += chunk
         *lines, buf = buf.split(b"\n")
         if len(buf) > _MAX_LINE:
-            return isolation, "protocol"
+            return "protocol"
         for line in lines:
             try:
                 msg = json.loads(line)
                 if msg.pop("n") != nonce:
                     raise ValueError("bad nonce")
                 if "hello" in msg:
-                    isolation = list(msg["hello"])
-                    last = time.monotonic()
+                    hello = True
+                    result.isolation = result.isolation or list(msg["hello"])
+                    result.confine_s += float(msg["confine_s"])
+                    result.walls_s += float(msg["walls_s"])
+                    _check_required(lim, list(msg["hello"]))
                     continue
-                if msg["i"] != calls[done][0]:
-                    raise ValueError("out of order")
-                outcomes[msg["i"]] = Outcome(str(msg["s"]), str(msg["v"])[: lim.value_chars], float(msg["t"]))
-            except (ValueError, KeyError, TypeError, AttributeError):
-                return isolation, "protocol"
-            done += 1
+                for ci, status, value, seconds in msg["r"]:
+                    if ci != calls[done][0]:
+                        raise ValueError("out of order")
+                    outcomes[ci] = Outcome(str(status), str(value)[: lim.value_chars], float(seconds))
+                    done += 1
+            except (ValueError, KeyError, TypeError, AttributeError, IndexError):
+                return "protocol"
             last = time.monotonic()
-    return isolation, ""
+    return ""
+
+
+def _check_required(lim: Limits, isolation: list[str]) -> None:
+    missing = [x for x in lim.require if x not in isolation]
+    if missing:
+        raise SandboxUnavailable(
+            f"sandbox.require lists {missing}, which did not take effect on this machine (in effect: "
+            f"{isolation}); no program was run. Enable the layer (Landlock needs Linux >= 5.13 with landlock in "
+            "the LSM list, seccomp needs libseccomp, namespaces need unshare) or drop it from sandbox.require."
+        )
 
 
 def _mark_failure(calls, outcomes, why, returncode, err) -> None:
     """The first unfinished call broke the child: mark it, and skip the rest of that program's calls."""
     todo = [c for c in calls if outcomes[c[0]] is None]
-    if not todo or not why:
+    if not todo:
         return
     ci, program = todo[0][0], todo[0][1]
     if why == "crashed":
@@ -234,7 +272,7 @@ def _mark_failure(calls, outcomes, why, returncode, err) -> None:
     elif why == "protocol":
         detail = "child broke the result protocol"
     else:
-        detail = "no result in time; process group killed"
+        detail = "no result in time; child killed"
     status = "timeout" if why == "timeout" else "crashed"
     outcomes[ci] = Outcome(status, detail)
     for c in todo[1:]:
@@ -251,10 +289,141 @@ def _describe(returncode) -> str:
     return f"exit code {returncode}"
 
 
-def _kill_group(proc: subprocess.Popen) -> None:
-    try:
-        os.killpg(proc.pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
-    proc.kill()
-    proc.wait()
+class _Server:
+    """The fork server (`_child.py`): started once, asked over a socket for one child per batch."""
+
+    def __init__(self, namespaces: bool):
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        boot = {"paths": _wall_paths(), "namespaces": namespaces, "sock": theirs.fileno()}
+        self.stderr = tempfile.TemporaryFile()
+        flags = ["-S", "-s", "-B"] + (["-P"] if sys.version_info >= (3, 11) else [])
+        self.proc = subprocess.Popen(
+            [_python(), *flags, "-c", _CHILD_SOURCE],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.DEVNULL,
+            stderr=self.stderr,
+            pass_fds=(theirs.fileno(),),
+            cwd="/",
+            env={"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", "PYTHONHASHSEED": "0"},
+            start_new_session=True,
+        )
+        theirs.close()
+        self.proc.stdin.write(json.dumps(boot).encode())
+        self.proc.stdin.close()
+        self.sock, self.lock = ours, threading.Lock()
+
+    def alive(self) -> bool:
+        return self.proc.poll() is None
+
+    def start(self, job: bytes, timeout: float) -> _Child:
+        job_r, job_w = os.pipe()
+        result_r, result_w = os.pipe()
+        status_r, status_w = os.pipe()
+        stderr = tempfile.TemporaryFile()
+        try:
+            with self.lock:
+                socket.send_fds(self.sock, [b"b"], [job_r, result_w, status_w, stderr.fileno()])
+        finally:
+            for fd in (job_r, result_w, status_w):
+                os.close(fd)
+        try:
+            with open(job_w, "wb") as f:
+                f.write(job)
+        except BrokenPipeError:
+            pass
+        buf = bytearray()
+        line = _read_line(status_r, timeout, buf)
+        if not line.startswith(b"pid "):
+            for fd in (result_r, status_r):
+                os.close(fd)
+            raise RuntimeError(f"the sandbox's fork server did not start a child: {self.stderr_tail()}")
+        return _Child(int(line[4:]), result_r, status_r, stderr, buf)
+
+    def finish(self, child: _Child | None) -> int | None:
+        """Kill the child (it may be done already), wait until the server has reaped it; its return code."""
+        if child is None:
+            return None
+        try:
+            with self.lock:
+                self.sock.send(f"k {child.pid}".encode())
+        except OSError:
+            pass  # the server is gone, and with it (PR_SET_PDEATHSIG) the child
+        line = _read_line(child.status_fd, 5.0, child.status_buf)
+        os.close(child.result_fd)
+        os.close(child.status_fd)
+        return os.waitstatus_to_exitcode(int(line[5:])) if line.startswith(b"exit ") else None
+
+    def stderr_tail(self) -> str:
+        self.stderr.seek(0)
+        return self.stderr.read()[-2000:].decode("utf-8", "replace").strip()
+
+    def close(self) -> None:
+        self.sock.close()  # the server kills its children and exits
+        try:
+            self.proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        self.stderr.close()
+
+
+def _read_line(fd: int, timeout: float, buf: bytearray) -> bytes:
+    """The next line from `fd` (b"" if none in time); `buf` carries what was read past it."""
+    end = time.monotonic() + timeout
+    while b"\n" not in buf:
+        ready, _, _ = select.select([fd], [], [], max(0.0, end - time.monotonic()))
+        chunk = os.read(fd, 64) if ready else b""
+        if not chunk:
+            return b""
+        buf += chunk
+    line, _, rest = bytes(buf).partition(b"\n")
+    buf[:] = rest
+    return line.strip()
+
+
+_SERVERS: dict[tuple, _Server] = {}
+_SERVERS_LOCK = threading.Lock()
+
+
+def _server(lim: Limits) -> _Server:
+    """This process's fork server for these settings, (re)started when needed."""
+    key = (os.getpid(), os.geteuid(), lim.namespaces)
+    with _SERVERS_LOCK:
+        server = _SERVERS.get(key)
+        if server is None or not server.alive():
+            server = _SERVERS[key] = _Server(lim.namespaces)
+        return server
+
+
+def server_pids() -> list[int]:
+    """The live fork servers of this process (they outlive batches by design)."""
+    return [s.proc.pid for k, s in _SERVERS.items() if k[0] == os.getpid() and s.alive()]
+
+
+@atexit.register
+def _close_servers() -> None:
+    for key, server in list(_SERVERS.items()):
+        if key[0] == os.getpid():
+            server.close()
+
+
+def _python() -> str:
+    """An interpreter this uid can run: ours, or the system's of the same version (ours may live in a home
+    directory another user cannot enter)."""
+    version = f"python{sys.version_info.major}.{sys.version_info.minor}"
+    for exe in (sys.executable, shutil.which(version), shutil.which("python3")):
+        if exe and os.access(exe, os.X_OK):
+            return exe
+    raise SandboxUnavailable(f"no Python interpreter this user may run (tried {sys.executable}, {version})")
+
+
+@functools.cache
+def _wall_paths() -> list[str]:
+    """The import roots of landlockpy and pyseccomp, which the child loads before confining itself."""
+    paths = []
+    for name in ("landlockpy", "pyseccomp"):
+        spec = importlib.util.find_spec(name)
+        if spec is not None and spec.origin:
+            root = os.path.dirname(spec.origin)
+            paths.append(os.path.dirname(root) if spec.submodule_search_locations else root)
+    return sorted(set(paths))

@@ -21,6 +21,7 @@ import apache_beam as beam
 
 from skillseq.config import PragmaticConfig
 from skillseq.context import RunContext
+from skillseq.sandbox import SandboxUnavailable
 from skillseq.schema import Example, PragmaticExample, Program
 from skillseq.transforms.pragmatic import core
 
@@ -80,6 +81,8 @@ class _ExecuteAndChoose(beam.DoFn):
         try:
             outcomes = core.execute(task, self.cfg.sandbox)
             choice = core.choose(task, outcomes, self.cfg.num_examples, self.ctx.seed, self.cfg.recursion)
+        except SandboxUnavailable:
+            raise  # sandbox.require: the stage fails rather than run untrusted code without a required wall
         except Exception as e:  # a bug or a broken sandbox: the record leaves with its traceback, the run goes on
             detail = f"{type(e).__name__}: {e}\n{traceback.format_exc()}"
             yield _reject(self.ctx, task.id, core.Drop("crash", detail), task.target)
