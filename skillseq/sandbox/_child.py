@@ -16,7 +16,7 @@ dropping capabilities (`capset` with an empty set), and loading the seccomp filt
 once per server for a placeholder pid, and each child patches its own pid into that program and loads it
 with `prctl(PR_SET_SECCOMP)`, because compiling per child cost ~10 ms per batch.
 
-Job: {"nonce", "programs": [code], "inputs": [args repr], "calls": [[call_index, program, entry, input,
+Job (pickled by the runner; results go back as JSON, never pickled): {"nonce", "programs": [code], "inputs": [args repr], "calls": [[call_index, program, entry, input,
       timeout_s]], "limits": {...}, "workdir", "require": [layers], "flush": seconds}
 Lines on the result pipe: {"n": nonce, "hello": [layers], "confine_s": s, "walls_s": s} first, then
       {"n": nonce, "r": [[call_index, status, value, seconds], ...]} (status: ok, raised, timeout,
@@ -291,7 +291,7 @@ class CappedWriter(io.TextIOBase):
 def run_batch(job_fd, fd, libc, server_layers):
     """In the forked child: read the job, confine, report the layers, run every call, flush, exit."""
     with os.fdopen(job_fd, "rb") as f:
-        job = json.loads(f.read())
+        job = pickle.loads(f.read())  # from the runner, before any untrusted code
     nonce, lim = job["nonce"], job["limits"]
     t0 = time.monotonic()
     layers = confine(job, libc, server_layers)

@@ -46,6 +46,7 @@ import functools
 import importlib.util
 import json
 import os
+import pickle
 import secrets
 import select
 import shutil
@@ -57,6 +58,7 @@ import tempfile
 import threading
 import time
 from dataclasses import asdict, dataclass, field
+from typing import NamedTuple
 
 with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "_child.py")) as _f:
     _CHILD_SOURCE = _f.read()  # read once: the child gets its code as an argument, not a path it must reach
@@ -100,10 +102,10 @@ class Call:
     timeout_s: float | None = None  # this call's limit, at most limits.call_timeout_s
 
 
-@dataclass(frozen=True)
-class Outcome:
+class Outcome(NamedTuple):
     """status: ok | raised (value = exception type) | timeout | crashed | output_limit | load_error | skipped
-    | aborted (batch deadline or restarts exhausted). `value` is the canonical repr when ok."""
+    | aborted (batch deadline or restarts exhausted). `value` is the canonical repr when ok. (A named tuple:
+    a batch makes thousands of them.)"""
 
     status: str
     value: str
@@ -182,7 +184,7 @@ def _run_child(programs, inputs, calls, lim: Limits, deadline, outcomes, result:
     server = _server(lim) if lim.warm else _Server(lim.namespaces)
     child = None
     try:
-        child = server.start(json.dumps(job).encode(), lim.startup_timeout_s)
+        child = server.start(pickle.dumps(job), lim.startup_timeout_s)
         result.pids.append(child.pid)
         why = _read_results(child, nonce, calls, lim, deadline, outcomes, result, careful)
     finally:
