@@ -123,3 +123,13 @@ def test_huge_values_are_capped_but_still_compare(value):
     code = f"def f(n):\n    return {value} if n else 0\n"
     out = run_batch([code], [Call(0, "f", "(1,)")], FAST).outcomes[0]
     assert out.ok and len(out.value) <= 2000 and "...#" in out.value
+
+
+def test_a_dead_fork_server_is_replaced():
+    run_batch(["def f():\n    return 1\n"], [Call(0, "f", "()")], FAST)
+    server = runner._server(FAST).proc.pid
+    os.kill(server, 9)
+    psutil.Process(server).wait(5)
+    out = run_batch(["def f():\n    return 2\n"], [Call(0, "f", "()")], FAST)
+    assert out.outcomes[0].value == "2"
+    assert runner._server(FAST).proc.pid != server

@@ -184,7 +184,11 @@ def _run_child(programs, inputs, calls, lim: Limits, deadline, outcomes, result:
     server = _server(lim) if lim.warm else _Server(lim.namespaces)
     child = None
     try:
-        child = server.start(pickle.dumps(job), lim.startup_timeout_s)
+        try:
+            child = server.start(pickle.dumps(job), lim.startup_timeout_s)
+        except OSError:  # the server died since we last used it: once more with a new one
+            server = _server(lim, replace=server) if lim.warm else server
+            child = server.start(pickle.dumps(job), lim.startup_timeout_s)
         result.pids.append(child.pid)
         why = _read_results(child, nonce, calls, lim, deadline, outcomes, result, careful)
     finally:
@@ -387,12 +391,12 @@ _SERVERS: dict[tuple, _Server] = {}
 _SERVERS_LOCK = threading.Lock()
 
 
-def _server(lim: Limits) -> _Server:
-    """This process's fork server for these settings, (re)started when needed."""
+def _server(lim: Limits, replace: _Server | None = None) -> _Server:
+    """This process's fork server for these settings, (re)started when needed or when it is `replace`."""
     key = (os.getpid(), os.geteuid(), lim.namespaces)
     with _SERVERS_LOCK:
         server = _SERVERS.get(key)
-        if server is None or not server.alive():
+        if server is None or server is replace or not server.alive():
             server = _SERVERS[key] = _Server(lim.namespaces)
         return server
 
