@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 
-PROMPT_VERSION = "skillmix-v2"
+PROMPT_VERSION = "skillmix-v3"
 
 Messages = tuple[tuple[str, str], ...]
 
@@ -97,9 +97,39 @@ def seed_skills_messages(instruction: str, program: str | None, max_skills: int)
     return (("system", _ANALYST), ("user", user))
 
 
+# Direct extraction asks each chunk about a different area, so that `num_direct_skills` are different asks
+# (the same prompt in every chunk gets the same few skills back, however many are asked for).
+FOCUS_AREAS = (
+    "strings and text processing",
+    "lists, dictionaries and sets",
+    "control flow and iteration",
+    "functions and closures",
+    "classes and objects",
+    "errors and exceptions",
+    "files and input/output",
+    "searching and sorting algorithms",
+    "recursion and dynamic programming",
+    "numbers and arithmetic",
+    "regular expressions and parsing",
+    "testing and debugging",
+    "generators and iterators",
+    "modules and the standard library",
+    "dates and times",
+    "concurrency",
+    "performance and complexity",
+    "data formats such as JSON and CSV",
+)
+
+
+def focus_area(chunk: int) -> str:
+    """The area chunk `chunk` of direct extraction asks about (cycling when there are more chunks than areas)."""
+    return FOCUS_AREAS[chunk % len(FOCUS_AREAS)]
+
+
 def direct_skills_messages(domain: str, n: int, focus: str = "") -> Messages:
+    about = f" in the area of {focus}" if focus else ""
     user = (
-        f"List {n} distinct skills needed for {domain}{focus}, each with a one-line definition. "
+        f"List {n} distinct skills needed for {domain}{about}, each with a short name and a one-line definition. "
         'Answer as JSON: {"skills": [{"name": "...", "definition": "..."}]}'
     )
     return (("system", _ANALYST), ("user", user))

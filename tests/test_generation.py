@@ -25,6 +25,7 @@ from skillseq.transforms.skillmix.generation import (
     assemble,
     clean_instruction,
     draw_combos,
+    instruction_problem,
     instruction_request,
     pair_coverage,
     sample_combos,
@@ -175,3 +176,46 @@ def test_pairs_helper_agrees_with_itertools():
     draws = sample_combos(6, 3, 10, seed=2)
     covered = {p for d in draws for p in itertools.combinations(d, 2)}
     assert pair_coverage(draws, 6)["pairs_covered"] == len(covered)
+
+
+# ---- an instruction that holds its own solution
+
+
+SOLVED_AFTER_FIRST_SENTENCE = (
+    "Write a function `merge_intervals` that merges overlapping intervals. Here is how it could look:\n\n"
+    "```python\ndef merge_intervals(intervals):\n    out = []\n    for start, end in sorted(intervals):\n"
+    "        if out and start <= out[-1][1]:\n            out[-1][1] = max(out[-1][1], end)\n"
+    "        else:\n            out.append([start, end])\n    return out\n```\n"
+)
+
+
+@pytest.mark.parametrize(
+    "instruction,verdict",
+    [
+        (SOLVED_AFTER_FIRST_SENTENCE, "code_not_request"),
+        # unfenced, after two sentences, the function named only by its definition
+        (
+            "I need a helper. It should count vowels.\ndef count_vowels(s):\n    return sum(c in 'aeiou' for c in s)\n",
+            "code_not_request",
+        ),
+        # code to work on is part of a fix or explain request
+        (
+            "Fix the bug in this function, which should merge intervals:\n```python\ndef merge(xs):\n    return xs\n```",
+            None,
+        ),
+        # a signature to fill in is a request, not a solution
+        (
+            'Write a function that merges overlapping intervals:\n```python\ndef merge(xs):\n    """Merge."""\n'
+            "    ...\n```",
+            None,
+        ),
+        # the code is a given helper, not the function asked for
+        (
+            "Write `mean(xs)` that averages a list, using this helper:\n```python\ndef total(xs):\n    return sum(xs)\n```",
+            None,
+        ),
+        ("Write a function that merges overlapping intervals and returns them sorted by start.", None),
+    ],  # fmt: skip
+)
+def test_a_solution_anywhere_in_the_instruction_is_not_a_request(instruction, verdict):
+    assert instruction_problem(instruction, "stop") == verdict

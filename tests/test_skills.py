@@ -13,6 +13,7 @@ import pytest
 from apache_beam.testing.test_pipeline import TestPipeline
 from apache_beam.testing.util import assert_that, equal_to
 
+from skillseq import prompts
 from skillseq.config import Config, SkillsConfig
 from skillseq.context import RunContext
 from skillseq.schema import Seed, Skill
@@ -25,6 +26,7 @@ from skillseq.transforms.skillmix.skills import (
     mentions_of_reply,
     ngram_similarity,
     normalize_name,
+    not_a_skill,
     parse_named_list,
     seed_request,
 )
@@ -184,3 +186,58 @@ def test_embedding_similarity_merges_paraphrases():
     mentions = [_mention("sorting a list", "a"), _mention("list sorting", "b"), _mention("http requests", "c")]
     kept, _ = build_catalog(mentions, EmbeddingSimilarity(), 0.85, 1, 5, None)
     assert [(s.name, s.support) for s in kept] == [("http request", 1), ("list sorting", 2)]
+
+
+# ---- what a weak teacher names that is not a skill
+
+# The dry run's catalog with the default teacher (issue 11), and names a catalog should keep.
+NOT_SKILLS = {
+    "2024 03 15": "a date or number",
+    "March 15th, 2024": "a date or number",
+    "42": "a date or number",
+    "name": "echoes the prompt or schema",
+    "my function name": "echoes the prompt or schema",
+    "description": "echoes the prompt or schema",
+    "this is a json style task description": "a sentence, not a name",
+    "your definition of the feature is not valid please provide": "a sentence, not a name",
+    "mike": "no programming meaning",
+    "jason": "no programming meaning",
+    "minecraft": "no programming meaning",
+}
+SKILLS = ["recursion", "list comprehension", "string formatting", "error handling", "binary search", "file I/O",
+          "unit testing", "regular expressions", "decorators", "generators", "type hints", "context managers",
+          "closures", "dynamic programming", "JSON parsing", "date parsing", "sorting algorithms", "hash maps"]  # fmt: skip
+
+
+def test_not_a_skill_names_what_a_weak_teacher_writes():
+    definitions = {"mike": "a friend of the user", "minecraft": "a game about blocks", "jason": "a person"}
+    assert {n: not_a_skill(n, definitions.get(n, "")) for n in NOT_SKILLS} == NOT_SKILLS
+    assert [n for n in SKILLS if not_a_skill(n, "")] == []
+    # A name with no programming word is kept when its definition gives it one.
+    assert not_a_skill("memoization", "") is None and not_a_skill("pep 8", "the Python style guide") is None
+
+
+def test_the_catalog_rejects_what_is_not_a_skill_with_reasons():
+    mentions = [_mention("Recursion", "a", "calls itself"), _mention("recursion", "b"), _mention("Mike", "a", "x"),
+                _mention("mike", "c", "a person"), _mention("2024-03-15", "b")]  # fmt: skip
+    with TestPipeline() as p:
+        catalog, rejected = p | beam.Create(mentions) | BuildSkillCatalog(CFG, CTX)
+        assert_that(catalog | beam.Map(lambda s: (s.name, s.support)), equal_to([("recursion", 2)]), label="catalog")
+        assert_that(
+            rejected | beam.Map(lambda r: (r.id, r.reason, r.detail)),
+            equal_to(
+                [
+                    ("skill:2024 03 15", "not_a_skill", "a date or number (named by b)"),
+                    ("skill:mike", "not_a_skill", "no programming meaning (named by a, c)"),
+                ]
+            ),  # fmt: skip
+            label="rejected",
+        )
+
+
+def test_direct_extraction_asks_each_chunk_about_a_different_area():
+    cfg = SkillsConfig(num_direct_skills=20, skills_per_call=5, direct_samples=2)
+    asks = [r.messages[-1][1] for (kind, _), r in direct_requests(cfg) if kind == "skills"]
+    assert len(asks) == 8 and len(set(asks)) == 4  # four chunks, each a different ask; each asked twice
+    areas = [next(a for a in prompts.FOCUS_AREAS if a in text) for text in asks[:4]]
+    assert len(set(areas)) == 4

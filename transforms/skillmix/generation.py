@@ -16,6 +16,7 @@ type), then the response. Token counts in a row are the sums over both calls.
 
 from __future__ import annotations
 
+import ast
 import itertools
 import math
 import re
@@ -146,9 +147,77 @@ def instruction_problem(instruction: str, finish_reason: str) -> str | None:
         return "empty_instruction"
     if finish_reason == "length":
         return "truncated_instruction"
-    if instruction.startswith("```"):
+    if instruction.startswith("```") or solution_in(instruction):
         return "code_not_request"
     return None
+
+
+_WRITE = re.compile(r"\b(write|implement|create|build|define|develop|make|code|need|want)\b", re.I)
+_GIVEN = re.compile(r"\b(fix|debug|explain|refactor|review|optimi[sz]e|improve|speed up|why does|what does)\b", re.I)
+_ASKED_NAME = re.compile(r"`(\w+)(?:\([^`]*\))?`|\b(?:called|named)\s+`?(\w+)|\b(\w+)\([^()\n]*\)")
+_CODE_START = re.compile(r"^```|^\s*(?:async\s+)?(?:def|class)\s", re.M)
+
+
+def solution_in(instruction: str) -> str | None:
+    r"""The name of a function the instruction asks for and already defines (with a body), anywhere in it.
+
+    A request to fix or explain code rightly holds code; a request to write a function that holds the function
+    is a solution, not a request. When the prose names the function it asks for, only that one counts.
+
+    >>> solution_in("Write a function `add` that adds two numbers.\n\n```python\ndef add(a, b):\n    return a + b\n```")
+    'add'
+    >>> solution_in("Fix this function:\n```python\ndef add(a, b):\n    return a - b\n```") is None
+    True
+    >>> solution_in("Write `mean(xs)`, using this helper:\ndef total(xs):\n    return sum(xs)\n") is None
+    True
+    """
+    if not _WRITE.search(instruction) or _GIVEN.search(instruction):
+        return None
+    prose = instruction[: m.start()] if (m := _CODE_START.search(instruction)) else instruction
+    asked = {name for groups in _ASKED_NAME.findall(prose) for name in groups if name}
+    for code in [*extract_code_blocks(instruction), *_unfenced_code(instruction)]:
+        for name in _defined_with_body(code):
+            if not asked or name in asked:
+                return name
+    return None
+
+
+def _unfenced_code(text: str) -> list[str]:
+    """Code pasted without a fence: from a line starting `def`/`class` to the longest prefix that parses."""
+    lines = text.split("\n")
+    out = []
+    for i, line in enumerate(lines):
+        if re.match(r"\s*(async\s+)?(def|class)\s+\w+", line):
+            block = [raw[len(line) - len(line.lstrip()) :] for raw in lines[i : i + 200]]
+            for end in range(len(block), 0, -1):
+                code = "\n".join(block[:end]) + "\n"
+                if _parses(code):
+                    out.append(code)
+                    break
+    return out
+
+
+def _parses(code: str) -> bool:
+    try:
+        ast.parse(code)
+    except (SyntaxError, ValueError):
+        return False
+    return True
+
+
+def _defined_with_body(code: str) -> list[str]:
+    """Functions (and methods) a block defines with more than a docstring, `pass` or `...`."""
+    try:
+        tree = ast.parse(code)
+    except (SyntaxError, ValueError):
+        return []
+    names = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            body = [b for b in node.body if not (isinstance(b, ast.Expr) and isinstance(b.value, ast.Constant))]
+            if any(not isinstance(b, ast.Pass) for b in body):
+                names.append(node.name)
+    return names
 
 
 def assemble(combo: Combo, instruction: str, asked: TeacherReply, answered: TeacherReply, ctx: RunContext) -> Draft:

@@ -4,7 +4,8 @@ Two modes, as in Instruct-SkillMix: from seeds (the teacher names the skills a s
 request it is) and direct, "metacognition" (the teacher lists the skills of a domain and the kinds of request
 users send, without seeds). Each named skill is a mention: a `Skill` with support 1 whose example is its source.
 
-The catalog normalises names (case, punctuation, plural words), merges near-duplicates by leader clustering
+The catalog first drops what is not a skill (`not_a_skill`: dates, echoed placeholders, names without any
+programming meaning, sentences; reason `not_a_skill`), then normalises names (case, punctuation, plural words), merges near-duplicates by leader clustering
 (character 3-gram cosine by default, all-MiniLM-L6-v2 embeddings with `similarity: embedding`), counts support
 (distinct sources) and drops entries under `min_support`. Query types go through the same catalog.
 
@@ -74,6 +75,84 @@ def parse_named_list(items, limit: int) -> list[tuple[str, str]]:
         if name and len(name) <= _MAX_NAME_CHARS and normalize_name(name):
             out.append((name, " ".join(definition.split())))
     return out[:limit]
+
+
+# ---- what is not a skill
+
+
+# Words of the prompts and the JSON schema a weak teacher echoes back as names ("name", "my function name").
+_PLACEHOLDERS = {
+    "name", "skill", "skill name", "definition", "description", "one line definition", "query type", "type",
+    "task", "task description", "example", "answer", "solution", "request", "programmer", "function name",
+    "my function name", "your skill", "json", "string", "value", "item", "thing", "other", "none", "null",
+}  # fmt: skip
+# Words that make a phrase a sentence (a verb, a pronoun, a plea) rather than the name of a skill.
+_SENTENCE = {
+    "is", "are", "was", "were", "be", "been", "am", "please", "you", "your", "i", "me", "my", "we", "our", "he",
+    "she", "they", "this", "that", "it", "not", "should", "must", "will", "would", "here", "there", "provide",
+}  # fmt: skip
+_MONTHS = {"january", "february", "march", "april", "may", "june", "july", "august", "september", "october",
+           "november", "december", "jan", "feb", "mar", "apr", "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec"}  # fmt: skip
+# Roots of programming words: a name or definition holding one of these speaks about programming.
+_PROGRAMMING_ROOTS = (
+    "algorithm", "api", "array", "assert", "async", "attribute", "binary", "bit", "bool", "branch", "buffer", "bug",
+    "byte", "cach", "call", "char", "class", "closure", "code", "collection", "command", "comment", "compil",
+    "complex", "comprehension", "compute", "computation", "concurren", "condition", "constant", "context", "control",
+    "convert", "conversion", "count", "csv", "data", "date", "debug", "decorat", "deque", "dict", "document",
+    "dynamic", "element", "encod", "decod", "enum", "error", "except", "express", "file", "filter", "float",
+    "format", "function", "generat", "graph", "hash", "heap", "index", "inherit", "input", "integer", "interface",
+    "iterat", "json", "key", "lambda", "librar", "list", "logic", "loop", "map", "match", "math", "matrix",
+    "memo", "method", "modul", "number", "numeric", "object", "operat", "optimi", "output", "packag", "pars",
+    "path", "pattern", "perform", "pointer", "polymorph", "print", "process", "program", "python", "queue",
+    "random", "recurs", "refactor", "regex", "regular", "return", "scope", "script", "search", "sequence", "set",
+    "slic", "socket", "sort", "sql", "stack", "statement", "stream", "string", "struct", "syntax", "test", "text",
+    "thread", "time", "token", "tree", "tupl", "type", "unicode", "unit", "valid", "value", "variable", "vector",
+    "web", "xml", "yield", "arithmetic", "boolean", "calculat", "comparison", "compare", "exception", "io",
+    "oop", "http", "request", "url", "regexp", "log", "design", "clean", "readab", "naming", "software", "computer",
+)  # fmt: skip
+
+
+def not_a_skill(name: str, definition: str = "") -> str | None:
+    """Why a name a teacher gave is not a skill, or None when it may be one.
+
+    Four things weak teachers write (seen in the dry run's catalog): dates and numbers; words echoed from the
+    prompt or the JSON schema; names of people or products with no programming in name or definition; and
+    sentences rather than names. Shortcut: word lists, not a parser or a named-entity model.
+
+    >>> [not_a_skill(n, d) for n, d in [("2024-03-15", ""), ("my function name", "x"), ("Minecraft", "a game"),
+    ...     ("your definition of the feature is not valid please provide", ""), ("List comprehension", "build lists")]]
+    ['a date or number', 'echoes the prompt or schema', 'no programming meaning', 'a sentence, not a name', None]
+    """
+    words = normalize_name(name).split()
+    if not words:
+        return "a date or number"
+    if all(w.isdigit() or w in _MONTHS or re.fullmatch(r"\d+(st|nd|rd|th)", w) for w in words):
+        return "a date or number"
+    if " ".join(words) in _PLACEHOLDERS:
+        return "echoes the prompt or schema"
+    raw = {w.strip(".,;:!?\"'()") for w in name.lower().split()}  # "file I/O" is not the pronoun "I"
+    if len(words) > 6 or _SENTENCE & raw:
+        return "a sentence, not a name"
+    if not _speaks_of_programming(words) and not _speaks_of_programming(normalize_name(definition).split()):
+        return "no programming meaning"
+    return None
+
+
+def split_not_skills(mentions: list[Skill]) -> tuple[list[Skill], dict[str, tuple[str, list[str]]]]:
+    """`(mentions that may be skills, {normalised name: (why not, its sources)})`, names in sorted order."""
+    kept, refused = [], {}
+    for mention in mentions:
+        why = not_a_skill(mention.name, mention.definition)
+        if why is None:
+            kept.append(mention)
+        else:
+            _, sources = refused.setdefault(normalize_name(mention.name) or mention.name, (why, []))
+            sources += [s for s in mention.examples if s not in sources]
+    return kept, dict(sorted(refused.items()))
+
+
+def _speaks_of_programming(words: list[str]) -> bool:
+    return any(w.startswith(_PROGRAMMING_ROOTS) and (len(w) > 2 or w in _PROGRAMMING_ROOTS) for w in words)
 
 
 # ---- similarity and clustering
@@ -169,7 +248,8 @@ def seed_request(seed: Seed, cfg: SkillsConfig) -> TeacherRequest:
 
 
 def direct_requests(cfg: SkillsConfig) -> list[tuple[tuple[str, str], TeacherRequest]]:
-    """Direct mode: skills asked in chunks of `skills_per_call` (so a small model can finish), and query types.
+    """Direct mode: skills asked in chunks of `skills_per_call` (so a small model can finish), each chunk about a
+    different focus area (`prompts.FOCUS_AREAS`), and query types.
 
     Payloads are `(kind, source)`: kind "skills" or "query_types", source the name support is counted by.
     """
@@ -181,7 +261,7 @@ def direct_requests(cfg: SkillsConfig) -> list[tuple[tuple[str, str], TeacherReq
             key = f"direct:{cfg.domain}:skills:{chunk}"
             request = TeacherRequest(
                 key=key,
-                messages=prompts.direct_skills_messages(cfg.domain, size),
+                messages=prompts.direct_skills_messages(cfg.domain, size, prompts.focus_area(chunk)),
                 json_schema=prompts.schema_text(prompts.direct_skills_schema(size)),
                 sample_index=sample * chunks + chunk,
             )
@@ -279,6 +359,11 @@ class _BuildCatalog(beam.DoFn):
         )
         teacher = min(teachers, key=lambda t: (-teachers[t], str(t))) if teachers else (None, None)
         provenance = self.ctx.provenance(CATALOG, *teacher)
+        if self.kind == "skill":
+            mentions, refused = split_not_skills(mentions)
+            for name, (why, sources) in refused.items():
+                detail = f"{why} (named by {', '.join(sorted(sources)[:5])})"
+                yield self.ctx.drop(f"{self.kind}:{name}", CATALOG, "not_a_skill", detail, name)
         kept, dropped = build_catalog(
             mentions,
             self.similarity,
