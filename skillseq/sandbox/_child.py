@@ -2,7 +2,7 @@
 
 Started by `runner` as `python -S -s -B -P -c <this file's text>` (no site-packages, no file path it must
 read), it reads a boot message on stdin, loads the two wall libraries (`landlockpy`, `pyseccomp`) from the
-paths the runner names, imports the modules programs commonly use, and enters its namespaces once. Then it
+source the runner sends (it may run as a user who cannot read the runner's site-packages), imports the modules programs commonly use, and enters its namespaces once. Then it
 serves: each request on its control socket (fds: job pipe, result pipe, status pipe, stderr file) forks a
 child that confines itself (`confine`) and runs the batch (`run_batch`); the server writes `pid <n>` and
 later `exit <wait status>` to the status pipe, and kills a child on request (`k <pid>`). The server itself
@@ -29,6 +29,7 @@ import builtins
 import ctypes
 import errno
 import hashlib
+import importlib.util
 import io
 import json
 import math
@@ -79,15 +80,34 @@ class OutputLimit(BaseException):
     pass
 
 
-def load_walls(paths):
-    """Import landlockpy and pyseccomp from the runner's site-packages, before any confinement."""
-    sys.path[:0] = paths
+class SourceImporter:
+    """Imports the modules whose source the runner sent ({name: [is_package, source]})."""
+
+    def __init__(self, sources):
+        self.sources = sources
+
+    def find_spec(self, name, path=None, target=None):
+        if name not in self.sources:
+            return None
+        return importlib.util.spec_from_loader(name, self, is_package=self.sources[name][0])
+
+    def create_module(self, spec):
+        return None
+
+    def exec_module(self, module):
+        exec(compile(self.sources[module.__name__][1], f"<{module.__name__}>", "exec"), module.__dict__)
+
+
+def load_walls(sources):
+    """Import landlockpy and pyseccomp from the runner's copy of their source, before any confinement."""
+    importer = SourceImporter(sources)
+    sys.meta_path.insert(0, importer)
     for name in ("landlockpy", "pyseccomp"):
         try:
             WALLS[name] = __import__(name)
         except Exception as e:  # noqa: BLE001 - a missing layer is reported, and `require` decides
             WALLS[name + "_error"] = f"{type(e).__name__}: {e}"
-    del sys.path[: len(paths)]
+    sys.meta_path.remove(importer)
     if "landlockpy" in WALLS:
         WALLS["landlockpy"].abi_version()  # loads libc now, not in every child
 
@@ -457,7 +477,7 @@ def main():
     boot = json.loads(sys.stdin.buffer.read())
     sys.stdin.close()
     libc = ctypes.CDLL(None, use_errno=True)
-    load_walls(boot["paths"])
+    load_walls(boot["walls"])
     STDLIB[:] = [p for p in sys.path if p and os.path.isdir(p)]
     SECCOMP[0] = seccomp_template()
     for name in PRELOAD:

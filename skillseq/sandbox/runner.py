@@ -42,10 +42,10 @@ another record's).
 from __future__ import annotations
 
 import atexit
-import functools
 import importlib.util
 import json
 import os
+import pathlib
 import pickle
 import secrets
 import select
@@ -300,7 +300,7 @@ class _Server:
 
     def __init__(self, namespaces: bool):
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-        boot = {"paths": _wall_paths(), "namespaces": namespaces, "sock": theirs.fileno()}
+        boot = {"walls": _WALL_SOURCES, "namespaces": namespaces, "sock": theirs.fileno()}
         self.stderr = tempfile.TemporaryFile()
         flags = ["-S", "-s", "-B"] + (["-P"] if sys.version_info >= (3, 11) else [])
         self.proc = subprocess.Popen(
@@ -423,13 +423,21 @@ def _python() -> str:
     raise SandboxUnavailable(f"no Python interpreter this user may run (tried {sys.executable}, {version})")
 
 
-@functools.cache
-def _wall_paths() -> list[str]:
-    """The import roots of landlockpy and pyseccomp, which the child loads before confining itself."""
-    paths = []
+def _wall_sources() -> dict[str, list]:
+    """The source of landlockpy and pyseccomp, module by module ({name: [is_package, source]}): the server
+    loads them from memory, so it needs no read access to our site-packages (it may run as another user)."""
+    sources = {}
     for name in ("landlockpy", "pyseccomp"):
         spec = importlib.util.find_spec(name)
-        if spec is not None and spec.origin:
-            root = os.path.dirname(spec.origin)
-            paths.append(os.path.dirname(root) if spec.submodule_search_locations else root)
-    return sorted(set(paths))
+        if spec is None or not spec.origin:
+            continue
+        if not spec.submodule_search_locations:
+            sources[name] = [False, pathlib.Path(spec.origin).read_text()]
+            continue
+        for path in sorted(pathlib.Path(spec.origin).parent.glob("*.py")):
+            module = name if path.stem == "__init__" else f"{name}.{path.stem}"
+            sources[module] = [path.stem == "__init__", path.read_text()]
+    return sources
+
+
+_WALL_SOURCES = _wall_sources()
