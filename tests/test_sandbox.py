@@ -1,5 +1,6 @@
 """The sandbox: results in order, limits per call and per batch, recovery after a crash, a clean environment."""
 
+import ast
 import os
 from dataclasses import asdict, replace
 
@@ -133,3 +134,26 @@ def test_a_dead_fork_server_is_replaced():
     out = run_batch(["def f():\n    return 2\n"], [Call(0, "f", "()")], FAST)
     assert out.outcomes[0].value == "2"
     assert runner._server(FAST).proc.pid != server
+
+
+def test_threads_share_the_fork_server_and_each_batch_gets_its_own_child():
+    from concurrent.futures import ThreadPoolExecutor
+
+    code = "import os\ndef f(x):\n    return x * 3, os.getpid()\n"
+    crash = "import os\ndef f(x):\n    os.abort()\n"
+
+    def one(i):
+        programs = [code, crash] if i % 3 == 0 else [code]
+        calls = [Call(0, "f", f"({i},)")] + ([Call(1, "f", "(0,)")] if i % 3 == 0 else [])
+        return i, run_batch(programs, calls, FAST)
+
+    with ThreadPoolExecutor(8) as pool:
+        results = list(pool.map(one, range(24)))
+    pids = []
+    for i, r in results:
+        value, pid = ast.literal_eval(r.outcomes[0].value)
+        assert value == 3 * i and r.outcomes[0].ok
+        assert i % 3 or r.outcomes[1].status == "crashed"
+        pids.append(pid)
+    assert len(set(pids)) == len(pids)  # no child ran two batches
+    assert not [pid for _, r in results for pid in r.pids if psutil.pid_exists(pid)]
