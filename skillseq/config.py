@@ -164,11 +164,26 @@ SandboxConfig = _sandbox_config()
 
 
 class PragmaticConfig(_Model):
+    """`alternatives`: where alternative programs come from (AST mutants; `teacher`: `teacher_samples`
+    implementations written from the signature and docstring). `input_sources`: where candidate inputs come
+    from, tried in this fixed order: tests, docstring, signature, body, teacher, probe (`teacher` asks for
+    `teacher_inputs` argument lists)."""
+
     enabled: bool = True
     domains: list[Literal["python", "regex"]] = ["python", "regex"]
     num_examples: Annotated[int, Field(ge=1, le=100)] = 3
     max_alternatives: Annotated[int, Field(ge=1, le=10000)] = 64
     max_candidates: Annotated[int, Field(ge=1, le=10000)] = 64
+    alternatives: list[Literal["mutants", "teacher"]] = ["mutants"]
+    input_sources: list[Literal["tests", "docstring", "signature", "body", "teacher", "probe"]] = [
+        "tests",
+        "docstring",
+        "signature",
+        "body",
+        "probe",
+    ]
+    teacher_samples: Annotated[int, Field(ge=1, le=100)] = 4
+    teacher_inputs: Annotated[int, Field(ge=1, le=100)] = 8
     recursion: Literal["s1", "l1"] = "s1"
     regexes: list[str] = []
     sandbox: SandboxConfig = SandboxConfig()

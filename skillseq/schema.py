@@ -34,7 +34,8 @@ class Provenance:
 
 @dataclass(frozen=True)
 class Seed:
-    """One input record, whatever its source. `program` and `tests` are set for code seeds."""
+    """One input record, whatever its source. `program` and `tests` are set for code seeds; `context` is code
+    the program needs to run but is not part of it (the module a function was cut from), run before it."""
 
     id: str
     source: str
@@ -43,6 +44,7 @@ class Seed:
     program: str | None = None
     entry_point: str | None = None
     tests: str | None = None
+    context: str | None = None
 
 
 @dataclass(frozen=True)
@@ -55,6 +57,7 @@ class Program:
     instruction: str | None = None
     entry_point: str | None = None
     tests: str | None = None
+    context: str | None = None  # run before the code in the sandbox, never shown (see `Seed.context`)
 
 
 @dataclass(frozen=True)
@@ -104,6 +107,14 @@ class Example:
 
 
 @dataclass(frozen=True)
+class SourceCount:
+    """How many of a row's inputs or alternatives came from one source."""
+
+    source: str
+    count: int
+
+
+@dataclass(frozen=True)
 class PragmaticExample:
     id: str
     source_id: str
@@ -114,6 +125,9 @@ class PragmaticExample:
     num_candidates: int
     p_target_pragmatic: float
     p_target_random: float
+    input_sources: list[SourceCount]  # usable candidate inputs per source (tests, docstring, ..., boundary, ...)
+    alternative_sources: list[SourceCount]  # distinct alternative behaviours per source (mutants, teacher)
+    distinguishable: bool | None  # every non-equivalent alternative differs on some candidate (regex; else None)
     provenance: Provenance
 
 
@@ -178,6 +192,7 @@ __all__ = [
     "Rejected",
     "Seed",
     "Skill",
+    "SourceCount",
     "arrow_schema",
     "to_row",
 ]

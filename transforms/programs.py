@@ -36,6 +36,7 @@ def seed_program(seed: Seed) -> Program | None:
         instruction=seed.instruction,
         entry_point=seed.entry_point,
         tests=seed.tests,
+        context=seed.context,
     )
 
 

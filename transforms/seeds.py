@@ -55,7 +55,8 @@ def stdlib_seeds(limit: int | None = None) -> list[Seed]:
     suites left out), in a fixed order.
 
     Cut out of their modules they may use module-level names, which a linter calls undefined: run LintSeq on
-    them with `lintseq.ignore_preexisting_errors: true`. The docstring, when there is one, is the instruction.
+    them with `lintseq.ignore_preexisting_errors: true`. Their `context` imports the module's names, so they
+    run (in the sandbox) as they do in place. The docstring, when there is one, is the instruction.
     """
     root = Path(sysconfig.get_paths()["stdlib"])
     seeds = []
@@ -76,10 +77,21 @@ def stdlib_seeds(limit: int | None = None) -> list[Seed]:
             if 4 <= node.end_lineno - node.lineno < 80:
                 code = "".join(lines[node.lineno - 1 : node.end_lineno])
                 seeds.append(Seed(id=f"stdlib/{module}.{node.name}", source="stdlib", program=code,
-                                  instruction=ast.get_docstring(node), entry_point=node.name))  # fmt: skip
+                                  instruction=ast.get_docstring(node), entry_point=node.name,
+                                  context=module_context(module)))  # fmt: skip
                 if limit and len(seeds) >= limit:
                     return seeds
     return seeds
+
+
+def module_context(module: str) -> str:
+    """Code that gives a program the global names of `module` (private ones too), as if written inside it."""
+    module = module.removesuffix(".__init__")
+    return (
+        f"import importlib as _importlib\n"
+        f"globals().update((k, v) for k, v in vars(_importlib.import_module({module!r})).items()"
+        f" if not k.startswith('__'))\n"
+    )
 
 
 def source_name(source: SeedSource) -> str:
@@ -90,7 +102,7 @@ def record_to_seed(record: dict, source: SeedSource, fallback_id: str) -> Seed |
     """Map a source record to a Seed, or return `(reason, detail)` when it cannot be one.
 
     >>> record_to_seed({"prompt": "Sort a list"}, SeedSource(kind="jsonl", path="x", fields={"instruction": "prompt"}), "x/1")
-    Seed(id='x/1', source='jsonl:x', instruction='Sort a list', response=None, program=None, entry_point=None, tests=None)
+    Seed(id='x/1', source='jsonl:x', instruction='Sort a list', response=None, program=None, entry_point=None, tests=None, context=None)
     """
     values = {}
     for name in _FIELDS:

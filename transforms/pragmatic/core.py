@@ -16,18 +16,25 @@ The entry point of a program without one is its first public top-level function 
 from __future__ import annotations
 
 import ast
-from dataclasses import dataclass
+from collections import Counter
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from skillseq.rng import rng
 from skillseq.sandbox import Call, Outcome, run_batch
-from skillseq.transforms.pragmatic import rsa
+from skillseq.transforms.pragmatic import python_domain, rsa
 from skillseq.transforms.pragmatic.mutants import mutants
-from skillseq.transforms.pragmatic.python_domain import inputs_from_tests, signature_inputs
-from skillseq.transforms.pragmatic.regex_domain import Unsupported, candidate_strings, regex_mutants, regex_program
+from skillseq.transforms.pragmatic.regex_domain import (
+    Unsupported,
+    candidates,
+    equivalent_to,
+    regex_mutants,
+    regex_program,
+)
 
 STAGE = "pragmatic"
+_GIVEN = {"tests", "docstring", "teacher"}  # input sources that are examples, not draws
 
 
 @dataclass(frozen=True)
@@ -40,6 +47,11 @@ class Task:
     entry_point: str
     inputs: list[str]  # argument tuple reprs
     shown_inputs: list[str]  # how each input is shown in an example
+    input_sources: list[str] = field(default_factory=list)  # where each input came from
+    alternative_sources: list[str] = field(default_factory=list)  # where each alternative came from
+    keep: int = 0  # at most this many usable inputs are kept, in order (0: all)
+    deliberate: frozenset[str] = frozenset()  # exceptions the target raises on purpose
+    equivalent: list[bool | None] = field(default_factory=list)  # per alternative, when known (regex)
 
 
 @dataclass(frozen=True)
@@ -58,6 +70,9 @@ class Choice:
     num_candidates: int
     p_target_pragmatic: float
     p_target_random: float
+    input_sources: dict[str, int] = field(default_factory=dict)  # usable candidates per source
+    alternative_sources: dict[str, int] = field(default_factory=dict)  # distinct behaviours per source
+    distinguishable: bool | None = None  # told apart from every non-equivalent alternative (None: unknown)
 
 
 def infer_entry_point(code: str) -> str | None:
@@ -78,49 +93,145 @@ def _subset(items: list, limit: int, gen: np.random.Generator) -> list:
     return [items[i] for i in keep]
 
 
-def python_task(record_id, source_id, code, entry_point, tests, max_alt: int, max_cand: int, seed: int):
-    """A Task for a Python program, or a Drop saying why there is none."""
+def python_task(
+    record_id,
+    source_id,
+    code,
+    entry_point,
+    tests,
+    max_alt: int,
+    max_cand: int,
+    seed: int,
+    *,
+    alternatives=("mutants",),
+    input_sources=python_domain.SOURCES,
+    teacher_inputs=(),
+    teacher_alternatives=(),
+    context=None,
+):
+    """A Task for a Python program, or a Drop saying why there is none.
+
+    `context` (code the program needs, e.g. the names of the module it was cut from) runs before the target
+    and every alternative in the sandbox.
+
+    Alternatives: mutants (a seeded subset) and the teacher's implementations, at most `max_alt` in all.
+    Inputs: up to 2 x `max_cand` candidates in source order (`python_domain.candidate_inputs`); execution
+    keeps at most `max_cand` on which the target returns or raises one of its own exceptions (`usable_inputs`).
+    """
     entry_point = entry_point or infer_entry_point(code)
     if not entry_point:
         return Drop("no_entry_point", "no public top-level function with arguments")
     try:
-        alternatives = mutants(code)
+        found = mutants(code) if "mutants" in alternatives else []
     except (SyntaxError, ValueError, RecursionError) as e:
         return Drop("parse_error", f"{type(e).__name__}: {e}")
-    if not alternatives:
-        return Drop("no_alternatives", "no mutation site")
-    alternatives = _subset(alternatives, max_alt, rng(seed, STAGE, record_id, "alternatives"))
-    inputs = inputs_from_tests(tests, entry_point)[:max_cand]
-    if len(inputs) < max_cand:
-        drawn = signature_inputs(code, entry_point, max_cand, int(rng(seed, STAGE, record_id).integers(2**31)), inputs)
-        inputs += [a for a in drawn if a not in inputs][: max_cand - len(inputs)]
+    written = [aliased(t, entry_point) for t in teacher_alternatives] if "teacher" in alternatives else []
+    written = [t for t in dict.fromkeys(written) if t and t != code][:max_alt]
+    found = _subset(found, max_alt - len(written), rng(seed, STAGE, record_id, "alternatives"))
+    if not found and not written:
+        return Drop(
+            "no_alternatives",
+            "no mutation site" + (" and no teacher implementation" if "teacher" in alternatives else ""),
+        )
+    seeds = {s: int(rng(seed, STAGE, record_id, "inputs", s).integers(2**31)) for s in python_domain.SOURCES}
+    inputs, sources = python_domain.candidate_inputs(
+        code, entry_point, tests, 2 * max_cand, seeds, teacher_inputs, only=input_sources
+    )
     if not inputs:
-        return Drop("no_candidate_inputs", "no literal test calls and no usable signature")
-    return Task(record_id, source_id, "python", code, [code, *alternatives], entry_point, inputs, inputs)
+        return Drop("no_candidate_inputs", "no source gave an argument list the function accepts")
+    return Task(
+        record_id,
+        source_id,
+        "python",
+        code,
+        [(context.rstrip() + "\n" if context else "") + p for p in (code, *found, *written)],
+        entry_point,
+        inputs,
+        inputs,
+        input_sources=sources,
+        alternative_sources=["mutants"] * len(found) + ["teacher"] * len(written),
+        keep=max_cand,
+        deliberate=python_domain.raised_names(code),
+    )
 
 
-def regex_task(record_id, source_id, pattern, max_alt: int, max_cand: int, seed: int):
+def aliased(code: str, entry_point: str) -> str | None:
+    """A teacher's implementation made callable as `entry_point`: its first top-level function, renamed by an
+    alias when it has another name; None when it does not parse or defines no function."""
+    try:
+        tree = ast.parse(code)
+    except (SyntaxError, ValueError, RecursionError):
+        return None
+    names = [n.name for n in tree.body if isinstance(n, ast.FunctionDef)]
+    if not names:
+        return None
+    code = code.rstrip() + "\n"
+    return code if entry_point in names else f"{code}\n{entry_point} = {names[0]}\n"
+
+
+def regex_task(record_id, source_id, pattern, max_alt: int, max_cand: int, seed: int, boundaries: bool = True):
     try:
         alternatives = regex_mutants(pattern)
-        strings = candidate_strings(pattern, max_cand, rng(seed, STAGE, record_id, "strings"))
+        strings, sources = candidates(pattern, max_cand, rng(seed, STAGE, record_id, "strings"), boundaries)
     except Unsupported as e:
         return Drop("unsupported_regex", str(e))
     if not alternatives:
         return Drop("no_alternatives", "no mutation site")
     alternatives = _subset(alternatives, max_alt, rng(seed, STAGE, record_id, "alternatives"))
     programs = [regex_program(p) for p in [pattern, *alternatives]]
-    return Task(record_id, source_id, "regex", pattern, programs, "match", [repr((s,)) for s in strings], strings)
+    return Task(
+        record_id,
+        source_id,
+        "regex",
+        pattern,
+        programs,
+        "match",
+        [repr((s,)) for s in strings],
+        strings,
+        input_sources=sources,
+        alternative_sources=["mutants"] * len(alternatives),
+        equivalent=equivalent_to(pattern, alternatives),
+    )
+
+
+def _run_target(task: Task, limits) -> list[Outcome]:
+    """The target on every input. A timeout makes the sandbox skip that program's later calls: those are
+    run again in a fresh batch (a few rounds at most), so one slow input does not cost all that follow."""
+    outcomes = run_batch(task.programs[:1], [Call(0, task.entry_point, a) for a in task.inputs], limits).outcomes
+    for _ in range(3):
+        skipped = [u for u, o in enumerate(outcomes) if o.status == "skipped"]
+        if not skipped:
+            break
+        again = run_batch(task.programs[:1], [Call(0, task.entry_point, task.inputs[u]) for u in skipped], limits)
+        for u, o in zip(skipped, again.outcomes, strict=True):
+            outcomes[u] = o
+    return outcomes
+
+
+def usable_inputs(task: Task, target: list[Outcome]) -> list[int]:
+    """Inputs kept for the matrix: where the target returned, or raised an exception it raises on purpose
+    (regex: all, since an error means "no match"); at most `task.keep` of them, those someone wrote down
+    (tests, docstring, teacher) before those drawn (signature, body, probe), each in order."""
+    if task.domain == "regex":
+        usable = list(range(len(task.inputs)))
+    else:
+        usable = [u for u, o in enumerate(target) if o.ok or (o.status == "raised" and o.value in task.deliberate)]
+    if not task.keep or len(usable) <= task.keep:
+        return usable
+    given = [u for u in usable if task.input_sources and task.input_sources[u] in _GIVEN][: task.keep]
+    drawn = [u for u in usable if u not in given]
+    return sorted(given + drawn[: task.keep - len(given)])
 
 
 def execute(task: Task, limits=None) -> list[list[Outcome]]:
     """outcomes[h][u] for every program h (target first) on every input u, from two sandbox batches.
 
-    The target runs first; alternatives then run only on inputs where the target finished, each call
+    The target runs first; alternatives then run only on the usable inputs (`usable_inputs`), each call
     limited to 0.05 s + 10x the target's time on that input (never more than the configured call limit),
     so a mutant that loops forever costs little.
     """
-    target = run_batch(task.programs[:1], [Call(0, task.entry_point, a) for a in task.inputs], limits).outcomes
-    usable = [u for u, o in enumerate(target) if o.status in ("ok", "raised")]
+    target = _run_target(task, limits)
+    usable = usable_inputs(task, target)
     calls = [
         Call(h, task.entry_point, task.inputs[u], 0.05 + 10 * target[u].seconds)
         for h in range(len(task.programs) - 1)
@@ -129,7 +240,7 @@ def execute(task: Task, limits=None) -> list[list[Outcome]]:
     flat = run_batch(task.programs[1:], calls, limits).outcomes if calls else []
     outcomes = [target]
     for h in range(len(task.programs) - 1):
-        row = [Outcome("skipped", "target failed on this input")] * len(task.inputs)
+        row = [Outcome("skipped", "not a usable input")] * len(task.inputs)
         for j, u in enumerate(usable):
             row[u] = flat[h * len(usable) + j]
         outcomes.append(row)
@@ -160,28 +271,55 @@ def target_failure(task: Task, outcomes: list[list[Outcome]]) -> Drop | None:
     return None
 
 
+def _first_columns(codes: np.ndarray) -> np.ndarray:
+    """Indices of the first column of each distinct behaviour, in order (the target, column 0, first)."""
+    _, first = np.unique(codes.T, axis=0, return_index=True)
+    return np.sort(first)
+
+
+def _ran(outcomes: list[Outcome], index) -> bool:
+    return any(outcomes[u].status in ("ok", "raised") for u in index)
+
+
 def choose(task: Task, outcomes: list[list[Outcome]], k: int, seed: int, recursion: str = "s1") -> Choice | Drop:
-    """Pragmatic (RSA) and random examples for the task; P_L0(h*) of each."""
+    """Pragmatic (RSA) and random examples for the task; P_L0(h*) of each.
+
+    Columns: the target, every mutant, and each teacher implementation that ran (returned or raised) on some
+    usable input; programs with the same behaviour on the usable inputs are merged (first one kept).
+    """
     failed = target_failure(task, outcomes)
     if failed:
         return failed
-    cells = np.array(
-        [[_cell(task.domain, outcomes[h][u], h, u) for h in range(len(outcomes))] for u in range(len(task.inputs))]
-    )
-    usable = np.array([not c.startswith("\0") for c in cells[:, 0]])
-    if not usable.any():
+    index = usable_inputs(task, outcomes[0])
+    if not index:
         return Drop("no_candidate_inputs", "the target gives no value on any candidate")
-    index = np.flatnonzero(usable)
-    _, codes = np.unique(cells[index], return_inverse=True)
-    codes, target = rsa.collapse_columns(codes.reshape(len(index), -1), 0)
+    sources = ["target", *(task.alternative_sources or ["mutants"] * (len(task.programs) - 1))]
+    columns = [h for h in range(len(outcomes)) if sources[h] != "teacher" or _ran(outcomes[h], index)]
+    cells = np.array([[_cell(task.domain, outcomes[h][u], h, u) for h in columns] for u in index])
+    _, codes = np.unique(cells, return_inverse=True)
+    codes = codes.reshape(len(index), -1)
+    keep = _first_columns(codes)
+    codes, target = codes[:, keep], 0
     M = rsa.consistency(codes, target)
     chosen = rsa.select_examples(M, target, k, rng(seed, STAGE, task.id, "select"), recursion=recursion)
     randomly = rsa.random_examples(len(index), k, rng(seed, STAGE, task.id, "random"))
     return Choice(
         domain=task.domain,
-        examples=[(task.shown_inputs[index[u]], cells[index[u], 0]) for u in chosen],
+        examples=[(task.shown_inputs[index[u]], cells[u, 0]) for u in chosen],
         num_alternatives=M.shape[1] - 1,
         num_candidates=len(index),
         p_target_pragmatic=rsa.p_target(M, chosen, target),
         p_target_random=rsa.p_target(M, randomly, target),
+        input_sources=dict(Counter(task.input_sources[u] for u in index)) if task.input_sources else {},
+        alternative_sources=dict(Counter(sources[columns[h]] for h in keep[1:])),
+        distinguishable=_distinguishable(task, cells, columns),
     )
+
+
+def _distinguishable(task: Task, cells: np.ndarray, columns: list[int]) -> bool | None:
+    """Whether every alternative known not to be equivalent to the target differs from it on some candidate;
+    None when equivalence is unknown for some alternative (Python programs, regexes outside the checker)."""
+    if not task.equivalent or any(e is None for e in task.equivalent):
+        return None
+    differs = (cells != cells[:, [0]]).any(axis=0)
+    return all(differs[j] for j, h in enumerate(columns) if h > 0 and not task.equivalent[h - 1])

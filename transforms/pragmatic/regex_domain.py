@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import re
 
+import interegular
 import numpy as np
 
 from skillseq.sandbox import BatchResult, Call, run_batch
@@ -51,6 +52,7 @@ _CATS = {
 }
 _AT = {C.AT_BEGINNING: "^", C.AT_END: "$", C.AT_BEGINNING_STRING: r"\A", C.AT_END_STRING: r"\Z"}
 _CLASS_MENU = [r"\d", r"[a-z]", r"[A-Z]", r"\w", r"[a-zA-Z]", r"[0-9a-f]", "."]
+_REPRESENTATIVES = "0aA_.-"  # one character of each kind: digit, lower, upper, underscore, punctuation
 
 
 class Unsupported(ValueError):
@@ -252,31 +254,157 @@ def near_miss(s: str, rng: np.random.Generator) -> str:
     return s[:j] + c + s[j + 1 :]
 
 
-def candidate_strings(pattern: str, n: int, rng: np.random.Generator) -> list[str]:
-    """About n/2 positives, n/4 near-misses and the rest random strings; 1-15 chars, no whitespace, distinct."""
+def _default(node) -> str:
+    """The plainest string a node matches: first branch, first allowed character, repeats once (or lo times)."""
+    kind = node[0]
+    if kind == "lit":
+        return node[1]
+    if kind == "notlit":
+        return next(c for c in PRINTABLE if c != node[1])
+    if kind == "any":
+        return "a"
+    if kind == "class":
+        chars = _allowed(node[1])
+        if not chars:
+            raise Unsupported("empty class")
+        return chars[0]
+    if kind == "group":
+        return _default_seq(node[1])
+    if kind == "branch":
+        return _default_seq(node[1][0])
+    if kind == "repeat":
+        _, lo, hi, _, inner = node
+        return _default_seq(inner) * _default_count(lo, hi)
+    return ""
+
+
+def _default_seq(seq: list) -> str:
+    return "".join(_default(n) for n in seq)
+
+
+def _default_count(lo: int, hi: int | None) -> int:
+    return lo if lo > 0 else 1 if hi is None or hi >= 1 else 0
+
+
+def _edges(class_text: str) -> list[str]:
+    """A class's edge characters (allowed, next to one that is not) and the characters just outside; then one
+    character of each kind (digit, lower, upper, underscore, punctuation) that it leaves out, since a near
+    miss swaps in a neighbouring class (\\w for [A-Za-z], [0-9a-f] for \\d)."""
+    allowed = set(_allowed(class_text))
+    out = []
+    for i, c in enumerate(PRINTABLE):
+        near = PRINTABLE[max(i - 1, 0) : i + 2]
+        if any((d in allowed) != (c in allowed) for d in near):
+            out.append(c)
+    return list(dict.fromkeys(out + [c for c in _REPRESENTATIVES if c not in allowed]))
+
+
+def _node_boundaries(node) -> list[str]:
+    """Strings for this node alone that sit on its boundaries (the rest of the regex stays at its default)."""
+    kind = node[0]
+    if kind == "class":
+        return _edges(node[1])
+    if kind == "lit":  # a class of one character
+        return [c for c in _edges(re.escape(node[1])) if c != node[1]][:3]
+    if kind == "notlit":
+        i = PRINTABLE.index(node[1]) if node[1] in PRINTABLE else 0
+        return [node[1], *PRINTABLE[max(i - 1, 0) : i], *PRINTABLE[i + 1 : i + 2]]
+    if kind == "group":
+        return boundary_strings(node[1])
+    if kind == "branch":
+        return [s for b in node[1] for s in [_default_seq(b), *boundary_strings(b)]]
+    if kind == "repeat":
+        _, lo, hi, _, inner = node
+        counts = [lo - 1, lo, lo + 1, lo + 2] if hi is None else [lo - 1, lo, hi, hi + 1]
+        one, n = _default_seq(inner), _default_count(lo, hi)
+        out = [one * c for c in dict.fromkeys(counts) if c >= 0]
+        return out + [one * (n - 1) + v for v in boundary_strings(inner)] if n else out
+    return []
+
+
+def boundary_strings(seq: list) -> list[str]:
+    """Each site varied on its own: quantifiers at their bounds and one past ({n,m}: n-1, n, m, m+1; * + ?:
+    0, 1, 2), optional parts present and absent, each alternation branch, each class's edge characters and
+    those just outside (a literal is a class of one); everything else at its default.
+
+        >>> boundary_strings(parse(r"[b-c]x{1,2}"))
+        ['ax', 'bx', 'cx', 'dx', '0x', 'Ax', '_x', '.x', '-x', 'b', 'bxx', 'bxxx', 'bw', 'by', 'b0']
+    """
+    defaults = [_default(n) for n in seq]
+    out: list[str] = []
+    for i, node in enumerate(seq):
+        head, tail = "".join(defaults[:i]), "".join(defaults[i + 1 :])
+        out += [head + v + tail for v in _node_boundaries(node)]
+    return list(dict.fromkeys(out))
+
+
+def candidates(pattern: str, n: int, rng: np.random.Generator, boundaries: bool = True) -> tuple[list[str], list[str]]:
+    """Up to n distinct strings (1-15 chars, no whitespace) and where each came from: boundary strings
+    (`boundary_strings`, at most 3n/4, a seeded subset when there are more), then positives sampled from
+    the language (n/2 in all, or n/8 more), near-misses of them (3n/4 in all, or n/16 more), and random
+    strings up to n. `boundaries=False` leaves the boundary strings out (the sampling alone, for comparison)."""
     tree, rx = parse(pattern), re.compile(pattern)
     out: list[str] = []
+    sources: list[str] = []
 
-    def add(s: str) -> None:
+    def add(s: str, source: str) -> None:
         if 1 <= len(s) <= 15 and not any(c.isspace() for c in s) and s not in out:
             out.append(s)
+            sources.append(source)
 
+    edges = [s for s in boundary_strings(tree) if 1 <= len(s) <= 15 and not any(c.isspace() for c in s)]
+    edges = edges if boundaries else []
+    for s in _spread(edges, (3 * n) // 4, rng):
+        add(s, "boundary")
     positives = []
+    goal = max(n // 2, len(out) + n // 8)
     for _ in range(4 * n):
-        if len(positives) >= n // 2:
+        if len(out) >= goal:
             break
         s = sample_positive(tree, rng)
         if 1 <= len(s) <= 15 and rx.fullmatch(s) and s not in positives:
             positives.append(s)
-            add(s)
+            add(s, "positive")
+    goal = max((3 * n) // 4, len(out) + n // 16)
     for _ in range(4 * n):
-        if len(out) >= (3 * n) // 4 or not positives:
+        if len(out) >= goal or not positives:
             break
-        add(near_miss(positives[int(rng.integers(len(positives)))], rng))
+        add(near_miss(positives[int(rng.integers(len(positives)))], rng), "near_miss")
     for _ in range(4 * n):
         if len(out) >= n:
             break
-        add(random_string(rng))
+        add(random_string(rng), "random")
+    return out[:n], sources[:n]
+
+
+def _spread(items: list, limit: int, rng: np.random.Generator) -> list:
+    if len(items) <= limit:
+        return items
+    return [items[i] for i in np.sort(rng.choice(len(items), size=limit, replace=False))]
+
+
+def candidate_strings(pattern: str, n: int, rng: np.random.Generator) -> list[str]:
+    """The strings of `candidates`, without their sources."""
+    return candidates(pattern, n, rng)[0]
+
+
+_UNIVERSE = r"[!-~]{1,15}"  # the candidate space: 1-15 printable ASCII characters without whitespace
+
+
+def equivalent_to(pattern: str, alternatives: list[str]) -> list[bool | None]:
+    """Per alternative: whether it accepts exactly the target's strings within the candidate space (finite
+    automata, `interegular`); None where a regex is outside what the automaton builder reads."""
+    try:
+        universe = interegular.parse_pattern(_UNIVERSE).to_fsm()
+        target = interegular.parse_pattern(pattern).to_fsm().intersection(universe)
+    except Exception:  # interegular raises its own assorted errors on syntax it does not read
+        return [None] * len(alternatives)
+    out = []
+    for alt in alternatives:
+        try:
+            out.append(bool(interegular.parse_pattern(alt).to_fsm().intersection(universe).equivalent(target)))
+        except Exception:
+            out.append(None)
     return out
 
 

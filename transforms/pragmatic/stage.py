@@ -8,8 +8,11 @@ Output: (`PragmaticExample` records, `Rejected` records). Each example row carri
 the same for k examples drawn at random, so the row shows what pragmatics gained.
 
 The pieces: `pragmatic_core` (task building, execution, choice), `rsa` (the inference), `mutants` and
-`pragmatic_python` (the Python domain), `regex_domain` (the paper's domain), `skillseq.sandbox`.
-Teacher-sampled alternatives and teacher-proposed inputs (the paper's self-play) are not done here.
+`python_domain` (the Python domain: candidate inputs from six sources), `regex_domain` (the paper's domain,
+with boundary strings), `teacher` (the paper's self-play: teacher-written alternatives and argument lists,
+with `alternatives: [mutants, teacher]` and `input_sources: [..., teacher, ...]`), `skillseq.sandbox`.
+Rows count their usable inputs and distinct alternatives per source, and say for a regex whether the target
+is told apart from every non-equivalent alternative on the candidates.
 """
 
 from __future__ import annotations
@@ -22,8 +25,9 @@ import apache_beam as beam
 from skillseq.config import PragmaticConfig
 from skillseq.context import RunContext
 from skillseq.sandbox import SandboxUnavailable
-from skillseq.schema import Example, PragmaticExample, Program
+from skillseq.schema import Example, PragmaticExample, Program, SourceCount
 from skillseq.transforms.pragmatic import core
+from skillseq.transforms.pragmatic.teacher import TeacherHelp
 
 STAGE = core.STAGE
 _NS = f"skillseq.{STAGE}"
@@ -42,24 +46,31 @@ def regex_targets(cfg: PragmaticConfig) -> list[tuple[str, str]]:
 
 
 class _Build(beam.DoFn):
-    """Program or (id, regex) -> Task; expected drops go to `rejected`."""
+    """(Program, teacher's argument lists, teacher's implementations) or (id, regex) -> Task; expected drops go
+    to `rejected`."""
 
     def __init__(self, cfg: PragmaticConfig, ctx: RunContext):
         self.cfg, self.ctx = cfg, ctx
 
     def process(self, element):
         cfg, seed = self.cfg, self.ctx.seed
-        if isinstance(element, Program):
-            record_id, payload = element.id, element.code
+        if isinstance(element[0], Program):
+            program, proposed, written = element
+            record_id, payload = program.id, program.code
             task = core.python_task(
-                element.id,
-                element.source_id,
-                element.code,
-                element.entry_point,
-                element.tests,
+                program.id,
+                program.source_id,
+                program.code,
+                program.entry_point,
+                program.tests,
                 cfg.max_alternatives,
                 cfg.max_candidates,
                 seed,
+                alternatives=tuple(cfg.alternatives),
+                input_sources=tuple(cfg.input_sources),
+                teacher_inputs=proposed,
+                teacher_alternatives=written,
+                context=program.context,
             )
         else:
             record_id, payload = element
@@ -68,6 +79,10 @@ class _Build(beam.DoFn):
             yield _reject(self.ctx, record_id, task, payload)
         else:
             yield task
+
+
+def _counts(counts: dict[str, int]) -> list[SourceCount]:
+    return [SourceCount(source, n) for source, n in counts.items()]
 
 
 class _ExecuteAndChoose(beam.DoFn):
@@ -101,6 +116,9 @@ class _ExecuteAndChoose(beam.DoFn):
             num_candidates=choice.num_candidates,
             p_target_pragmatic=choice.p_target_pragmatic,
             p_target_random=choice.p_target_random,
+            input_sources=_counts(choice.input_sources),
+            alternative_sources=_counts(choice.alternative_sources),
+            distinguishable=choice.distinguishable,
             provenance=self.ctx.provenance(STAGE),
         )
 
@@ -115,9 +133,13 @@ class PragmaticExamples(beam.PTransform):
         self.cfg, self.ctx = cfg, ctx
 
     def expand(self, programs):
-        sources = []
-        if "python" in self.cfg.domains:
-            sources.append(programs)
+        sources, rejected = [], []
+        if "python" in self.cfg.domains and self._asks_teacher():
+            helped, refused = programs | "TeacherHelp" >> TeacherHelp(self.cfg, self.ctx)
+            sources.append(helped)
+            rejected.append(refused)
+        elif "python" in self.cfg.domains:
+            sources.append(programs | "NoTeacher" >> beam.Map(lambda p: (p, [], [])))
         if "regex" in self.cfg.domains:
             sources.append(programs.pipeline | "RegexTargets" >> beam.Create(regex_targets(self.cfg)))
         # The sandboxed execution is the expensive part, so work is spread across workers first. Spreading the
@@ -128,5 +150,8 @@ class PragmaticExamples(beam.PTransform):
         chosen = tasks.tasks | "ExecuteAndChoose" >> beam.ParDo(_ExecuteAndChoose(self.cfg, self.ctx)).with_outputs(
             "rejected", main="examples"
         )
-        rejected = (tasks.rejected, chosen.rejected) | "Rejected" >> beam.Flatten()
+        rejected = (*rejected, tasks.rejected, chosen.rejected) | "Rejected" >> beam.Flatten()
         return chosen.examples, rejected
+
+    def _asks_teacher(self) -> bool:
+        return "teacher" in self.cfg.alternatives or "teacher" in self.cfg.input_sources
