@@ -133,10 +133,11 @@ def coverage_section(stdlib: int, humaneval: int, k: int, limits, recursion: str
         split = ", ".join(f"{phase} {t / total:.0%}" for phase, t in now.split.items())
         print(f"  usable candidates by source: {dict(now.sources.most_common())}")
         print(f"  time: {total:.0f} s, {total / len(records) * 1000:.0f} ms per function; {split}")
-        print(
-            f"  informativeness (k={k}): P_L0 pragmatic {np.mean(now.pragmatic):.3f}, random {np.mean(now.random):.3f}"
-            f" = {now.ratio:.2f}x (target >= 1.5x)"
-        )
+        for label, t in (("before", before), ("now", now)):
+            print(
+                f"  informativeness {label} (k={k}): P_L0 pragmatic {np.mean(t.pragmatic):.3f}, "
+                f"random {np.mean(t.random):.3f} = {t.ratio:.2f}x" + (" (target >= 1.5x)" if t is now else "")
+            )
         out[name] = now
     print(f"\ncoverage on stdlib: {out['stdlib'].coverage:.0%} (target >= 80%, without a teacher)")
     return out

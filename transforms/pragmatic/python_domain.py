@@ -406,19 +406,22 @@ def candidate_inputs(
             break
         if source not in only:
             continue
+        room = n - n // 4 if source in ("signature", "body") else n  # drawn guesses leave the probe some room
+        if len(inputs) >= room:
+            continue
+        wanted = room - len(inputs) + 4  # draws cost milliseconds each: ask for what fits, and a few spare
         if source == "tests":
             found = inputs_from_tests(tests, entry_point, code)
         elif source == "docstring":
             found = docstring_inputs(code, entry_point)
         elif source == "signature":
-            found = signature_inputs(code, entry_point, n, seeds["signature"], inputs)
+            found = signature_inputs(code, entry_point, wanted, seeds["signature"], inputs)
         elif source == "body":
-            found = body_inputs(code, entry_point, n, seeds["body"])
+            found = body_inputs(code, entry_point, wanted, seeds["body"])
         elif source == "teacher":
             found = parse_argument_lists(list(teacher))
         else:
-            found = probe_inputs(code, entry_point, n, seeds["probe"])
-        room = n - n // 4 if source in ("signature", "body") else n  # drawn guesses leave the probe some room
+            found = probe_inputs(code, entry_point, wanted, seeds["probe"])
         for args in found:
             if len(inputs) < room and args not in inputs and fits(code, entry_point, args):
                 inputs.append(args)
