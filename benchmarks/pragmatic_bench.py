@@ -134,6 +134,9 @@ def coverage_section(stdlib: int, humaneval: int, k: int, limits, recursion: str
         print(f"  usable candidates by source: {dict(now.sources.most_common())}")
         print(f"  time: {total:.0f} s, {total / len(records) * 1000:.0f} ms per function; {split}")
         for label, t in (("before", before), ("now", now)):
+            if not t.rows:
+                print(f"  informativeness {label} (k={k}): no rows")
+                continue
             print(
                 f"  informativeness {label} (k={k}): P_L0 pragmatic {np.mean(t.pragmatic):.3f}, "
                 f"random {np.mean(t.random):.3f} = {t.ratio:.2f}x" + (" (target >= 1.5x)" if t is now else "")
