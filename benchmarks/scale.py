@@ -47,7 +47,6 @@ import os
 import resource
 import subprocess
 import sys
-import sysconfig
 import tempfile
 import textwrap
 import threading
@@ -61,17 +60,6 @@ STAGES = ("lintseq", "pragmatic", "pragmatic-noshuffle")
 # ---- programs -------------------------------------------------------------------------------------
 
 
-def _defs(tree: ast.Module):
-    """(qualname, node) of top-level functions and of methods of top-level classes."""
-    for node in tree.body:
-        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
-            yield node.name, node
-        elif isinstance(node, ast.ClassDef):
-            for sub in node.body:
-                if isinstance(sub, ast.FunctionDef | ast.AsyncFunctionDef):
-                    yield f"{node.name}.{sub.name}", sub
-
-
 def stdlib_functions(n: int) -> list[dict]:
     """The first n standard-library functions in hash order, as Program fields: {"id", "source_id", "code"}."""
     found = _stdlib_pool()
@@ -82,31 +70,22 @@ def stdlib_functions(n: int) -> list[dict]:
 
 @functools.cache
 def _stdlib_pool(min_lines: int = 3, max_lines: int = 80) -> list[tuple[str, str, str]]:
-    """(hash, path:qualname, code) of every usable function, in hash order (a scan of a few seconds)."""
-    root = Path(sysconfig.get_paths()["stdlib"])
+    """(hash, path:line:qualname, code) of every usable function and method, in hash order (a scan of seconds)."""
+    from skillseq.transforms.seeds import stdlib_functions
+
     found, seen = [], set()
-    for path in sorted(root.rglob("*.py")):
-        if {"site-packages", "dist-packages", "test", "tests", "idle_test"} & set(path.parts):
+    for fn in stdlib_functions(methods=True):
+        if not min_lines <= fn.node.end_lineno - fn.node.lineno + 1 <= max_lines:
             continue
+        code = textwrap.dedent(fn.code).rstrip() + "\n"
         try:
-            src = path.read_text(encoding="utf-8")
-            tree = ast.parse(src)
-        except (SyntaxError, UnicodeDecodeError, ValueError):
+            ast.parse(code)
+        except SyntaxError:
             continue
-        rel, lines = path.relative_to(root).as_posix(), src.splitlines(keepends=True)
-        for qualname, node in _defs(tree):
-            if not min_lines <= node.end_lineno - node.lineno + 1 <= max_lines:
-                continue
-            # whole lines, not ast.get_source_segment: that re-splits the file per call (minutes on the stdlib)
-            code = textwrap.dedent("".join(lines[node.lineno - 1 : node.end_lineno])).rstrip() + "\n"
-            try:
-                ast.parse(code)
-            except SyntaxError:
-                continue
-            if code not in seen:
-                seen.add(code)
-                key = f"{rel}:{node.lineno}:{qualname}"
-                found.append((hashlib.sha256(key.encode()).hexdigest(), key, code))
+        if code not in seen:
+            seen.add(code)
+            key = f"{fn.path}:{fn.node.lineno}:{fn.qualname}"
+            found.append((hashlib.sha256(key.encode()).hexdigest(), key, code))
     return sorted(found)
 
 
@@ -136,11 +115,11 @@ def _stage(stage: str, ctx):
     if stage == "lintseq":
         from skillseq.transforms.lintseq import LintSeq
 
-        return LintSeq(cfg.lintseq, ctx)
+        return LintSeq(ctx)
     from skillseq.transforms.pragmatic.stage import PragmaticExamples, _Build, _ExecuteAndChoose
 
     if stage == "pragmatic":
-        return PragmaticExamples(cfg.pragmatic, ctx)
+        return PragmaticExamples(ctx)
 
     class _NoShuffle(beam.PTransform):  # PragmaticExamples.expand without its Reshuffle (python domain)
         def expand(self, programs):

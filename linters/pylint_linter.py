@@ -40,7 +40,9 @@ class PylintLinter(Linter):
         try:
             from pylint.lint import Run  # noqa: F401
         except ImportError:
-            raise ImportError("the pylint linter needs pylint: pip install 'skillseq[pylint]'") from None
+            raise ImportError(
+                "the pylint linter needs pylint (a dependency of skillseq): pip install 'pylint>=3'"
+            ) from None
         self.error_codes = tuple(error_codes) if error_codes else DEFAULT_ERROR_CODES
 
     def lint_many(self, sources: Sequence[str]) -> list[list[Diagnostic]]:

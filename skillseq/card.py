@@ -122,8 +122,12 @@ def render_body(
         covered, total = figures["skillmix.pairs_covered"], figures["skillmix.pairs_total"]
         figures["skillmix.pair_coverage"] = f"{covered / total:.1%}" if total else "n/a"
     if counts:
-        parts += ["## Accounting", "Records into and out of each stage, counted per input record: nothing is "
-                  "dropped silently, so in = out + rejected.", _table(["stage", "in", "out", "rejected"], accounting(counts))]  # fmt: skip
+        parts += [
+            "## Accounting",
+            "Records into and out of each stage, counted per input record: nothing is "
+            "dropped silently, so in = out + rejected.",
+            _table(["stage", "in", "out", "rejected"], accounting(counts)),
+        ]
     if figures:
         parts += ["### Figures", _table(["figure", "value"], sorted(figures.items()))]
     rejected = stats.get("rejected")

@@ -9,6 +9,10 @@ import tempfile
 
 import pytest
 
+# `--doctest-modules` (pyproject.toml) imports every module it collects: the hostile programs run only inside
+# the sandbox, and data/ holds a recording script that loads the model.
+collect_ignore_glob = ["hostile/*", "data/*"]
+
 # `load_dataset` on a local folder caches under ~/.cache/huggingface/datasets, where two test folders both
 # named `out` can meet; each test session gets a cache of its own (set before any test imports datasets).
 os.environ["HF_DATASETS_CACHE"] = tempfile.mkdtemp(prefix="skillseq-hf-datasets-")
@@ -56,7 +60,9 @@ def run_ask(tmp_path):
         out = tmp_path / f"ask-{next(runs)}"
         out.mkdir()
         p = TestPipeline()
-        ok, bad = p | beam.Create(requests) | AskTeacher(cfg, RunContext.of(Config(seed=seed)), stage, **ask_kwargs)
+        ok, bad = (
+            p | beam.Create(requests) | AskTeacher(RunContext.of(Config(seed=seed, teacher=cfg)), stage, **ask_kwargs)
+        )
         for name, pcoll in (("answered", ok), ("rejected", bad)):
             _ = pcoll | f"Collect{name}" >> beam.combiners.ToList() | f"Save{name}" >> beam.Map(_save, out / name)
         result = p.run()

@@ -97,12 +97,22 @@ class EchoModel(LocalServer):
                     # Like some real servers, the error quotes the credential it refused.
                     return self._send(model.error_status, {"error": {"message": f"invalid key: {auth}"}})
                 text = answer(body)
-                self._send(200, {
-                    "id": "echo", "object": "chat.completion", "created": 0, "model": body["model"],
-                    "choices": [{"index": 0, "finish_reason": "stop",
-                                 "message": {"role": "assistant", "content": text}}],
-                    "usage": {"prompt_tokens": len(json.dumps(body["messages"])) // 4,
-                              "completion_tokens": len(text) // 4, "total_tokens": 0},
-                })  # fmt: skip
+                self._send(
+                    200,
+                    {
+                        "id": "echo",
+                        "object": "chat.completion",
+                        "created": 0,
+                        "model": body["model"],
+                        "choices": [
+                            {"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": text}}
+                        ],
+                        "usage": {
+                            "prompt_tokens": len(json.dumps(body["messages"])) // 4,
+                            "completion_tokens": len(text) // 4,
+                            "total_tokens": 0,
+                        },
+                    },
+                )
 
         return Handler

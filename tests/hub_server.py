@@ -61,9 +61,14 @@ class FakeHub(LocalServer):
                         return self._reply(404, {"error": "Repository not found"})
                     if parts[4] == "preupload":
                         files = json.loads(body)["files"]
-                        return self._reply(200, {"files": [
-                            {"path": f["path"], "uploadMode": "regular", "shouldIgnore": False} for f in files
-                        ]})  # fmt: skip
+                        return self._reply(
+                            200,
+                            {
+                                "files": [
+                                    {"path": f["path"], "uploadMode": "regular", "shouldIgnore": False} for f in files
+                                ]
+                            },
+                        )
                     for line in body.decode().splitlines():
                         op = json.loads(line)
                         if op["key"] == "file":

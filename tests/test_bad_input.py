@@ -39,8 +39,12 @@ def _seeds(tmp_path) -> Path:
 
 
 def _run(config: Path) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "skillseq.pipelines.cli", "run", str(config), "--no-progress"],
-                          capture_output=True, text=True, timeout=900)  # fmt: skip
+    return subprocess.run(
+        [sys.executable, "-m", "skillseq.pipelines.cli", "run", str(config), "--no-progress"],
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
 
 
 @pytest.mark.slow

@@ -26,24 +26,40 @@ def _config(tmp_path, extra=""):
 
 def test_run_then_show(tmp_path):
     cfg = _config(tmp_path)
-    run = subprocess.run([sys.executable, "-m", "skillseq.pipelines.cli", "run", str(cfg), "--no-progress"],
-                         capture_output=True, text=True, timeout=300)  # fmt: skip
+    run = subprocess.run(
+        [sys.executable, "-m", "skillseq.pipelines.cli", "run", str(cfg), "--no-progress"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert run.returncode == 0, run.stderr
     assert "dropped_malformed_json" in run.stderr and "rejected" in run.stderr
     ds = datasets.load_dataset(str(tmp_path / "out"), "rejected", split="train")
     assert ds["reason"] == ["malformed_json"]
-    show = subprocess.run([sys.executable, "-m", "skillseq.pipelines.cli", "show", str(tmp_path / "out"), "-n", "1"],
-                          capture_output=True, text=True, timeout=120)  # fmt: skip
+    show = subprocess.run(
+        [sys.executable, "-m", "skillseq.pipelines.cli", "show", str(tmp_path / "out"), "-n", "1"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert show.returncode == 0, show.stderr
     assert "rejected: 1 shown" in show.stdout and "malformed_json" in show.stdout
-    missing = subprocess.run([sys.executable, "-m", "skillseq.pipelines.cli", "show", str(tmp_path / "nowhere")],
-                             capture_output=True, text=True, timeout=120)  # fmt: skip
+    missing = subprocess.run(
+        [sys.executable, "-m", "skillseq.pipelines.cli", "show", str(tmp_path / "nowhere")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert missing.returncode == 1 and "not a finished skillseq output folder" in missing.stderr
 
 
 def test_beam_flags_pass_through_untouched(tmp_path):
-    bad = subprocess.run([sys.executable, "-m", "skillseq.pipelines.cli", "run", str(_config(tmp_path)), "--runner=NoSuchRunner"],
-                         capture_output=True, text=True, timeout=120)  # fmt: skip
+    bad = subprocess.run(
+        [sys.executable, "-m", "skillseq.pipelines.cli", "run", str(_config(tmp_path)), "--runner=NoSuchRunner"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert bad.returncode != 0 and "NoSuchRunner" in bad.stderr
 
 

@@ -76,11 +76,19 @@ def test_config_hash_ignores_output_path_only():
 
 
 def test_validate_command(tmp_path):
-    ok = subprocess.run([sys.executable, "-m", "skillseq.pipelines.cli", "validate", str(ROOT / "configs/dry_run.yaml")],
-                        capture_output=True, text=True, cwd=ROOT)  # fmt: skip
+    ok = subprocess.run(
+        [sys.executable, "-m", "skillseq.pipelines.cli", "validate", str(ROOT / "configs/dry_run.yaml")],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
     assert ok.returncode == 0, ok.stderr
     assert "samples_per_program: 5" in ok.stdout
-    bad = subprocess.run([sys.executable, "-m", "skillseq.pipelines.cli", "validate", str(ROOT / "tests/bad_configs/wrong_type.yaml")],
-                         capture_output=True, text=True, cwd=ROOT)  # fmt: skip
+    bad = subprocess.run(
+        [sys.executable, "-m", "skillseq.pipelines.cli", "validate", str(ROOT / "tests/bad_configs/wrong_type.yaml")],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
     assert bad.returncode == 2
     assert "lintseq.samples_per_program" in bad.stderr and bad.stdout == ""

@@ -74,7 +74,7 @@ def test_decontaminate_instructions_in_a_pipeline(tmp_path):
     leaked = _record(f"```python\n{program('HumanEval/2')}```\n", rid="leak/he")
     records = [_record(rid="clean/1"), _record(instruction=f"Please {secret}.", rid="leak/bench"), leaked]
     with TestPipeline() as p:
-        kept, rejected = p | beam.Create(records) | Decontaminate(cfg, CTX, DECONTAMINATE)
+        kept, rejected = p | beam.Create(records) | Decontaminate(RunContext.of(Config(filters=cfg)), DECONTAMINATE)
         assert_that(kept | beam.Map(lambda r: r.id), equal_to(["clean/1"]), label="kept")
         assert_that(
             rejected | beam.Map(lambda r: (r.id, r.stage, r.reason, r.detail, r.payload)),

@@ -39,8 +39,12 @@ output: {{path: {out}, num_shards: 2}}
 
 
 def run_cli(config: Path, *beam_args: str) -> None:
-    result = subprocess.run([sys.executable, "-m", "skillseq.pipelines.cli", "run", str(config), "--no-progress", *beam_args],
-                            capture_output=True, text=True, timeout=900)  # fmt: skip
+    result = subprocess.run(
+        [sys.executable, "-m", "skillseq.pipelines.cli", "run", str(config), "--no-progress", *beam_args],
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
     assert result.returncode == 0, result.stderr[-3000:]
 
 

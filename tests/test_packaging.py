@@ -15,8 +15,11 @@ ROOT = Path(__file__).resolve().parents[1]
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory):
     dist = tmp_path_factory.mktemp("dist")
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(dist), str(ROOT)],
-                   check=True, capture_output=True)  # fmt: skip
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(dist), str(ROOT)],
+        check=True,
+        capture_output=True,
+    )
     (path,) = dist.glob("skillseq-*.whl")
     return path
 
@@ -26,10 +29,16 @@ def test_wheel_has_only_the_skillseq_namespace(wheel):
     names = zipfile.ZipFile(wheel).namelist()
     top = {n.split("/")[0] for n in names}
     assert {t for t in top if not t.endswith(".dist-info")} == {"skillseq"}
-    for module in ("skillseq/transforms/seeds.py", "skillseq/linters/__init__.py", "skillseq/pipelines/build.py",
-                   "skillseq/configs/dry_run.yaml", "skillseq/pipelines/cli.py",
-                   "skillseq/transforms/skillmix/stage.py", "skillseq/transforms/lintseq/core.py",
-                   "skillseq/transforms/pragmatic/core.py"):  # fmt: skip
+    for module in (
+        "skillseq/transforms/seeds.py",
+        "skillseq/linters/__init__.py",
+        "skillseq/pipelines/build.py",
+        "skillseq/configs/dry_run.yaml",
+        "skillseq/pipelines/cli.py",
+        "skillseq/transforms/skillmix/stage.py",
+        "skillseq/transforms/lintseq/core.py",
+        "skillseq/transforms/pragmatic/core.py",
+    ):
         assert module in names
 
 

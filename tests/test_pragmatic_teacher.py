@@ -80,7 +80,7 @@ def test_requests_and_replies_are_read_without_running_anything():
 
 def _run(cfg: Config, programs: list[Program], tmp_path):
     p = test_pipeline.TestPipeline()
-    examples, rejected = p | beam.Create(programs) | PragmaticExamples(cfg.pragmatic, RunContext.of(cfg))
+    examples, rejected = p | beam.Create(programs) | PragmaticExamples(RunContext.of(cfg))
     for name, pcoll in (("examples", examples), ("rejected", rejected)):
         _ = pcoll | f"All{name}" >> beam.combiners.ToList() | f"Save{name}" >> beam.Map(_save, tmp_path / name)
     result = p.run()

@@ -36,12 +36,16 @@ def test_unfinished_folder_is_refused(tmp_path):
 def test_upload_to_local_hub_sends_every_file_and_the_token(tmp_path):
     out = _folder(tmp_path)
     with FakeHub() as hub:
-        env = dict(os.environ, HF_ENDPOINT=hub.endpoint, HF_TOKEN=TOKEN, HF_HUB_DISABLE_XET="1",
-                   HF_HUB_DISABLE_TELEMETRY="1")  # fmt: skip
+        env = dict(
+            os.environ, HF_ENDPOINT=hub.endpoint, HF_TOKEN=TOKEN, HF_HUB_DISABLE_XET="1", HF_HUB_DISABLE_TELEMETRY="1"
+        )
         result = subprocess.run(
             [sys.executable, "-m", "skillseq.pipelines.cli", "publish", str(out), "--repo-id", "me/data", "--private"],
-            capture_output=True, text=True, env=env, timeout=120,
-        )  # fmt: skip
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=120,
+        )
         assert result.returncode == 0, result.stderr
         repo = hub.repos["me/data"]
         assert repo["type"] == "dataset"
@@ -49,5 +53,5 @@ def test_upload_to_local_hub_sends_every_file_and_the_token(tmp_path):
         uploaded = hub.files["me/data"]
         assert sorted(uploaded) == files_to_upload(str(out))
         assert uploaded["README.md"] == (out / "README.md").read_bytes()
-        assert all(h == f"Bearer {TOKEN}" for h in hub.auth_headers)
+        assert hub.auth_headers and all(h == f"Bearer {TOKEN}" for h in hub.auth_headers)
         assert TOKEN not in result.stdout + result.stderr

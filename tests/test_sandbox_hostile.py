@@ -240,8 +240,4 @@ def test_the_pragmatic_stage_fails_when_a_required_layer_is_missing():
     cfg = PragmaticConfig(domains=["python"], sandbox=SandboxConfig(namespaces=False, require=["netns"]))
     with pytest.raises(Exception, match=r"SandboxUnavailable|sandbox\.require lists \['netns'\]"):
         with test_pipeline.TestPipeline() as pipeline:
-            _ = (
-                pipeline
-                | beam.Create([program])
-                | PragmaticExamples(cfg, RunContext.of(Config(seed=0, pragmatic=cfg)))
-            )
+            _ = pipeline | beam.Create([program]) | PragmaticExamples(RunContext.of(Config(seed=0, pragmatic=cfg)))

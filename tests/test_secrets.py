@@ -44,8 +44,20 @@ def test_no_secret_is_written_anywhere(tmp_path, error_status):
     env = dict(os.environ, **SECRETS)
     with EchoModel(error_status=error_status) as model:
         name = "err" if error_status else "ok"
-        result = subprocess.run([sys.executable, "-m", "skillseq.pipelines.cli", "run", str(_config(tmp_path, model.base_url, name)),
-                                 "--no-progress"], capture_output=True, text=True, env=env, timeout=900)  # fmt: skip
+        result = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "skillseq.pipelines.cli",
+                "run",
+                str(_config(tmp_path, model.base_url, name)),
+                "--no-progress",
+            ],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=900,
+        )
         assert result.returncode == 0, result.stderr[-3000:]
         # The key was really used (so hiding it is not trivial) ...
         assert model.auth_headers and all(h == f"Bearer {SECRETS['OPENAI_API_KEY']}" for h in model.auth_headers)

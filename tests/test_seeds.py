@@ -52,13 +52,21 @@ def test_jsonl_good_and_bad_records(tmp_path):
     source = SeedSource(kind="jsonl", path=str(path), fields={"program": "code"})
     with TestPipeline() as p:
         seeds, rejected = p | ReadSeeds([source], CTX)
-        assert_that(seeds | beam.Map(lambda s: (s.instruction, s.program)),
-                    equal_to([("Reverse a string.", None), (None, "x = 1\n")]), label="seeds")  # fmt: skip
-        assert_that(rejected | beam.Map(lambda r: r.reason),
-                    equal_to(["malformed_json", "not_utf8", "bad_field_type", "missing_fields", "not_an_object"]),
-                    label="reasons")  # fmt: skip
-        assert_that(rejected | beam.Map(lambda r: (r.stage, bool(r.detail), bool(r.payload))),
-                    equal_to([("read", True, True)] * 5), label="details")  # fmt: skip
+        assert_that(
+            seeds | beam.Map(lambda s: (s.instruction, s.program)),
+            equal_to([("Reverse a string.", None), (None, "x = 1\n")]),
+            label="seeds",
+        )
+        assert_that(
+            rejected | beam.Map(lambda r: r.reason),
+            equal_to(["malformed_json", "not_utf8", "bad_field_type", "missing_fields", "not_an_object"]),
+            label="reasons",
+        )
+        assert_that(
+            rejected | beam.Map(lambda r: (r.stage, bool(r.detail), bool(r.payload))),
+            equal_to([("read", True, True)] * 5),
+            label="details",
+        )
 
 
 def test_ids_are_stable_content_hashes(tmp_path):

@@ -21,11 +21,22 @@ CTX = RunContext.of(CFG)
 
 def _sequences(n):
     return [
-        EditSequence(id=f"p{i}/lintseq/0", source_id=f"p{i}", instruction=None if i % 2 else "do",
-                     program="x = 1\n" * (i + 1), diffs=["@@ -0,0 +1 @@\n+x = 1"], num_edits=1, linter="ruff",
-                     error_codes=["F821"], sample_index=0, seed=0, text="x", provenance=CTX.provenance("lintseq"))
+        EditSequence(
+            id=f"p{i}/lintseq/0",
+            source_id=f"p{i}",
+            instruction=None if i % 2 else "do",
+            program="x = 1\n" * (i + 1),
+            diffs=["@@ -0,0 +1 @@\n+x = 1"],
+            num_edits=1,
+            linter="ruff",
+            error_codes=["F821"],
+            sample_index=0,
+            seed=0,
+            text="x",
+            provenance=CTX.provenance("lintseq"),
+        )
         for i in range(n)
-    ]  # fmt: skip
+    ]
 
 
 def _skills(n):

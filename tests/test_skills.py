@@ -75,8 +75,15 @@ def test_normalize_name(raw, normal):
 
 
 def test_parse_named_list_tolerates_weak_json():
-    items = [{"name": "Loops", "definition": "for and while"}, {"definition": "no name"}, "Sorting", None,
-             {"name": "x" * 200}, {"name": "Recursion", "definition": 3}, {"name": " Sets ", "definition": None}]  # fmt: skip
+    items = [
+        {"name": "Loops", "definition": "for and while"},
+        {"definition": "no name"},
+        "Sorting",
+        None,
+        {"name": "x" * 200},
+        {"name": "Recursion", "definition": 3},
+        {"name": " Sets ", "definition": None},
+    ]
     assert parse_named_list(items, 10) == [("Loops", "for and while"), ("Sorting", ""), ("Sets", "")]
     assert parse_named_list(items, 1) == [("Loops", "for and while")]
     assert parse_named_list("not a list", 3) == []
@@ -98,9 +105,14 @@ def test_leader_clusters_follow_the_order():
 
 
 def test_catalog_merges_spellings_and_counts_distinct_sources():
-    mentions = [_mention("List Comprehensions", "s1", "build lists"), _mention("list comprehension", "s2", "build lists"),
-                _mention("list-comprehension", "s2", "other"), _mention("Recursion", "s3", "self call"),
-                _mention("String formatting", "s1", "f-strings"), _mention("string format", "s4", "")]  # fmt: skip
+    mentions = [
+        _mention("List Comprehensions", "s1", "build lists"),
+        _mention("list comprehension", "s2", "build lists"),
+        _mention("list-comprehension", "s2", "other"),
+        _mention("Recursion", "s3", "self call"),
+        _mention("String formatting", "s1", "f-strings"),
+        _mention("string format", "s4", ""),
+    ]
     kept, dropped = build_catalog(mentions, ngram_similarity, 0.8, 2, 5, None)
     assert [(s.name, s.support, s.examples, s.definition) for s in kept] == [
         ("list comprehension", 2, ["s1", "s2"], "build lists"),
@@ -110,8 +122,21 @@ def test_catalog_merges_spellings_and_counts_distinct_sources():
 
 
 def test_catalog_is_deterministic_and_accounts_for_every_mention():
-    names = ["Loops", "loop", "For loops", "Recursion", "recursive functions", "String formatting", "string format",
-             "Error handling", "Exceptions", "Dict comprehension", "dictionary comprehensions", "Sorting", "sorts"]  # fmt: skip
+    names = [
+        "Loops",
+        "loop",
+        "For loops",
+        "Recursion",
+        "recursive functions",
+        "String formatting",
+        "string format",
+        "Error handling",
+        "Exceptions",
+        "Dict comprehension",
+        "dictionary comprehensions",
+        "Sorting",
+        "sorts",
+    ]
     mentions = [_mention(n, f"s{i % 5}", f"def {i % 3}") for i, n in enumerate(names)]
     kept, dropped = build_catalog(mentions, ngram_similarity, 0.75, 1, 100, None)
     for seed in range(3):
@@ -165,12 +190,22 @@ def test_requests():
 
 def test_build_skill_catalog_in_a_pipeline_matches_the_pure_function():
     cfg = CFG.model_copy(update={"min_support": 2})
-    mentions = [_mention(n, s, "d") for n, s in [("Loops", "a"), ("loop", "b"), ("Sets", "a"), ("Recursion", "c"),
-                                                  ("recursion", "d"), ("recursions", "d")]]  # fmt: skip
-    kept, dropped = build_catalog(mentions, ngram_similarity, 0.85, 2, cfg.max_examples, CTX.provenance(CATALOG))
+    mentions = [
+        _mention(n, s, "d")
+        for n, s in [
+            ("Loops", "a"),
+            ("loop", "b"),
+            ("Sets", "a"),
+            ("Recursion", "c"),
+            ("recursion", "d"),
+            ("recursions", "d"),
+        ]
+    ]
+    ctx = RunContext.of(Config(skills=cfg))
+    kept, dropped = build_catalog(mentions, ngram_similarity, 0.85, 2, cfg.max_examples, ctx.provenance(CATALOG))
     assert [s.name for s in kept] == ["loop", "recursion"] and [s.name for s in dropped] == ["set"]
     with TestPipeline() as p:
-        catalog, rejected = p | beam.Create(mentions) | BuildSkillCatalog(cfg, CTX)
+        catalog, rejected = p | beam.Create(mentions) | BuildSkillCatalog(ctx)
         assert_that(catalog, equal_to(kept), label="catalog")
         assert_that(
             rejected | beam.Map(lambda r: (r.id, r.reason)), equal_to([("skill:set", "low_support")]), label="rejected"
@@ -221,7 +256,7 @@ def test_the_catalog_rejects_what_is_not_a_skill_with_reasons():
     mentions = [_mention("Recursion", "a", "calls itself"), _mention("recursion", "b"), _mention("Mike", "a", "x"),
                 _mention("mike", "c", "a person"), _mention("2024-03-15", "b")]  # fmt: skip
     with TestPipeline() as p:
-        catalog, rejected = p | beam.Create(mentions) | BuildSkillCatalog(CFG, CTX)
+        catalog, rejected = p | beam.Create(mentions) | BuildSkillCatalog(CTX)
         assert_that(catalog | beam.Map(lambda s: (s.name, s.support)), equal_to([("recursion", 2)]), label="catalog")
         assert_that(
             rejected | beam.Map(lambda r: (r.id, r.reason, r.detail)),

@@ -52,9 +52,16 @@ def test_cache_key_changes_with_everything_that_decides_the_answer(change):
     assert cache_key(**base) != cache_key(**{**base, **change})
 
 
-def test_cache_key_ignores_the_record_key():
+def test_the_record_key_reaches_the_cache_key_only_through_the_seed():
     other = TeacherRequest("another-record", REQ.messages, json_schema=SCHEMA)
+    # Not hashed itself: with one sampling seed, two keys asking the same thing share a reply ...
     assert cache_key(IDENTITY, SAMPLING, REQ, 0) == cache_key(IDENTITY, SAMPLING, other, 0)
+
+    # ... but in a run the seed derives from the key, so two records asking the same thing are sampled apart.
+    def key(request):
+        return cache_key(IDENTITY, {**SAMPLING, "seed": request_seed(0, request, 0)}, request, 0)
+
+    assert key(REQ) != key(other) and key(REQ) == key(TeacherRequest(REQ.key, REQ.messages, json_schema=SCHEMA))
 
 
 @pytest.mark.parametrize(

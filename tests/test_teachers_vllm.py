@@ -34,7 +34,7 @@ SCRIPT = textwrap.dedent(
         requests = [(i, TeacherRequest(f"p{i}", (("user", f"Invent person {i}. Reply in JSON."),),
                                        json.dumps(schema, sort_keys=True))) for i in range(4)]
         p = beam.Pipeline()
-        ok, bad = p | beam.Create(requests) | AskTeacher(cfg, RunContext.of(Config()), "vllm")
+        ok, bad = p | beam.Create(requests) | AskTeacher(RunContext.of(Config(teacher=cfg)), "vllm")
         _ = ok | "A" >> beam.combiners.ToList() | "SA" >> beam.Map(save, out + "/answered")
         _ = bad | "R" >> beam.combiners.ToList() | "SR" >> beam.Map(save, out + "/rejected")
         result = p.run()

@@ -40,6 +40,7 @@ from skillseq.context import RunContext
 from skillseq.schema import Instruction, Seed
 
 REASON = "contaminated"
+SEED_STAGE = "decontaminate"  # the seeds' check; SkillMix checks its instructions as `skillmix.decontaminate`
 
 
 def ngram_hashes(text: str, n: int) -> set[int]:
@@ -121,9 +122,9 @@ class _Check(beam.DoFn):
 class Decontaminate(beam.PTransform):
     """Records -> `(kept, rejected)`; `parts(record)` gives a record's `(texts, programs)`."""
 
-    def __init__(self, cfg: FiltersConfig, ctx: RunContext, stage: str, parts: Callable = instruction_parts):
+    def __init__(self, ctx: RunContext, stage: str, parts: Callable = instruction_parts):
         super().__init__()
-        self.cfg, self.ctx, self.stage, self.parts = cfg, ctx, stage, parts
+        self.cfg, self.ctx, self.stage, self.parts = ctx.config.filters, ctx, stage, parts
 
     def expand(self, records):
         from skillseq.transforms.seeds import ReadSeeds
@@ -143,13 +144,13 @@ class Decontaminate(beam.PTransform):
 class DecontaminateSeeds(beam.PTransform):
     """Seeds -> `(kept, rejected)`: seeds from a benchmark source (allowed by the config) pass unchecked."""
 
-    def __init__(self, cfg: FiltersConfig, ctx: RunContext):
+    def __init__(self, ctx: RunContext):
         super().__init__()
-        self.cfg, self.ctx = cfg, ctx
+        self.ctx = ctx
 
     def expand(self, seeds):
         benchmark, other = seeds | "ByOrigin" >> beam.Partition(
             lambda s, _: 0 if s.source in BENCHMARK_KINDS else 1, 2
         )
-        kept, rejected = other | "Check" >> Decontaminate(self.cfg, self.ctx, "decontaminate", seed_parts)
+        kept, rejected = other | "Check" >> Decontaminate(self.ctx, SEED_STAGE, seed_parts)
         return (benchmark, kept) | "Kept" >> beam.Flatten(), rejected

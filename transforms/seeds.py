@@ -15,6 +15,8 @@ import ast
 import hashlib
 import json
 import sysconfig
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import apache_beam as beam
@@ -50,6 +52,48 @@ def humaneval_seeds(limit: int | None = None) -> list[Seed]:
     ]
 
 
+@dataclass(frozen=True)
+class StdlibFunction:
+    """One function definition in the standard library's source."""
+
+    path: str  # "json/decoder.py", relative to the standard library's folder
+    module: str  # "json.decoder"
+    qualname: str  # "JSONDecoder.decode" for a method
+    node: ast.FunctionDef | ast.AsyncFunctionDef
+    code: str  # the definition's whole lines as in the file (a method keeps its indentation)
+
+
+def stdlib_functions(packages: bool = True, methods: bool = False) -> Iterator[StdlibFunction]:
+    """Every function of the standard library's source, file by file in path order, then in file order.
+
+    `packages`: modules and packages (test suites and site-packages left out), else the top-level modules only.
+    `methods`: also the methods of top-level classes. Files that do not parse are skipped. The one walk behind
+    the `stdlib` seed source, the LintSeq tests and the benchmarks; each filters it its own way.
+    """
+    root = Path(sysconfig.get_paths()["stdlib"])
+    for path in sorted(root.rglob("*.py") if packages else root.glob("*.py")):
+        parts = path.relative_to(root).parts
+        if "site-packages" in parts or any(p.startswith(("test", "idle_test")) for p in parts[:-1]):
+            continue
+        try:
+            source = path.read_text(encoding="utf-8")
+            tree = ast.parse(source)
+        except (SyntaxError, UnicodeDecodeError, ValueError):
+            continue
+        rel, module = "/".join(parts), ".".join(parts)[: -len(".py")]
+        lines = source.splitlines(keepends=True)
+        for node in tree.body:
+            defs = [(node.name, node)] if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) else []
+            if methods and isinstance(node, ast.ClassDef):
+                defs = [
+                    (f"{node.name}.{s.name}", s)
+                    for s in node.body
+                    if isinstance(s, ast.FunctionDef | ast.AsyncFunctionDef)
+                ]
+            for qualname, fn in defs:
+                yield StdlibFunction(rel, module, qualname, fn, "".join(lines[fn.lineno - 1 : fn.end_lineno]))
+
+
 def stdlib_seeds(limit: int | None = None) -> list[Seed]:
     """Top-level functions (4 to 80 lines, undecorated) of the standard library's modules and packages (test
     suites left out), in a fixed order.
@@ -58,29 +102,23 @@ def stdlib_seeds(limit: int | None = None) -> list[Seed]:
     them with `lintseq.ignore_preexisting_errors: true`. Their `context` imports the module's names, so they
     run (in the sandbox) as they do in place. The docstring, when there is one, is the instruction.
     """
-    root = Path(sysconfig.get_paths()["stdlib"])
     seeds = []
-    for path in sorted(root.rglob("*.py")):
-        parts = path.relative_to(root).parts
-        if "site-packages" in parts or any(p.startswith(("test", "idle_test")) for p in parts[:-1]):
+    for fn in stdlib_functions():
+        node = fn.node
+        if node.decorator_list or not 4 <= node.end_lineno - node.lineno < 80:
             continue
-        module = ".".join(parts)[: -len(".py")]
-        try:
-            source = path.read_text(encoding="utf-8")
-            tree = ast.parse(source)
-        except (SyntaxError, UnicodeDecodeError, ValueError):
-            continue
-        lines = source.splitlines(keepends=True)
-        for node in tree.body:
-            if not isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) or node.decorator_list:
-                continue
-            if 4 <= node.end_lineno - node.lineno < 80:
-                code = "".join(lines[node.lineno - 1 : node.end_lineno])
-                seeds.append(Seed(id=f"stdlib/{module}.{node.name}", source="stdlib", program=code,
-                                  instruction=ast.get_docstring(node), entry_point=node.name,
-                                  context=module_context(module)))  # fmt: skip
-                if limit and len(seeds) >= limit:
-                    return seeds
+        seeds.append(
+            Seed(
+                id=f"stdlib/{fn.module}.{fn.qualname}",
+                source="stdlib",
+                program=fn.code,
+                instruction=ast.get_docstring(node),
+                entry_point=node.name,
+                context=module_context(fn.module),
+            )
+        )
+        if limit and len(seeds) >= limit:
+            break
     return seeds
 
 

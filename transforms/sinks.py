@@ -136,10 +136,7 @@ class _WriteConfig(beam.PTransform):
         )
         # Every shard index exists even when no row lands in it, so "-of-N" is always true.
         indices = total | "Indices" >> beam.FlatMap(lambda n: [(i, None) for i in range(n)])
-        shards = (
-            {"rows": keyed | "Batch" >> beam.GroupByKey(), "index": indices}
-            | "Join" >> beam.CoGroupByKey()
-        )  # fmt: skip
+        shards = {"rows": keyed | "Batch" >> beam.GroupByKey(), "index": indices} | "Join" >> beam.CoGroupByKey()
         written = shards | "WriteShard" >> beam.Map(
             _write_shard,
             schema=hf_schema(self.config),

@@ -1,7 +1,7 @@
 """The teacher layer: every LLM call of skillseq goes through `AskTeacher` (Beam `RunInference`).
 
     from skillseq.teachers import AskTeacher, TeacherRequest
-    answered, rejected = pairs | "AskSkills" >> AskTeacher(cfg.teacher, ctx, stage="skills")
+    answered, rejected = pairs | "AskSkills" >> AskTeacher(ctx, stage="skills")
 
 Backends (`teacher.backend`):
 

@@ -24,6 +24,8 @@ import os
 import apache_beam as beam
 from apache_beam.ml.inference.base import KeyedModelHandler, ModelHandler, PredictionResult, RunInference
 
+from skillseq.config import TeacherConfig
+from skillseq.context import RunContext
 from skillseq.redaction import redact
 from skillseq.teachers.replies import Failure
 from skillseq.teachers.teacher import Stats, Teacher, shared_backend
@@ -43,7 +45,7 @@ def _count(stage: str, stats: Stats) -> None:
 class TeacherModelHandler(ModelHandler[TeacherRequest, "TeacherReply | Failure", Teacher]):
     """A Beam model handler around `Teacher`: batches of requests in, one reply or failure per request out."""
 
-    def __init__(self, cfg, run_seed: int, stage: str, backend_factory=shared_backend):
+    def __init__(self, cfg: TeacherConfig, run_seed: int, stage: str, backend_factory=shared_backend):
         super().__init__(min_batch_size=cfg.batch_size, max_batch_size=cfg.batch_size)
         self.cfg = cfg
         self.run_seed = run_seed
@@ -62,13 +64,13 @@ class TeacherModelHandler(ModelHandler[TeacherRequest, "TeacherReply | Failure",
         return NAMESPACE
 
 
-def _fingerprint(cfg, run_seed: int) -> str:
+def _fingerprint(cfg: TeacherConfig, run_seed: int) -> str:
     """Stages with the same teacher config share one loaded model per worker."""
     return "skillseq-teacher-" + hashlib.sha256(f"{cfg.model_dump_json()}|{run_seed}".encode()).hexdigest()[:16]
 
 
 class _SplitOutcomes(beam.DoFn):
-    def __init__(self, ctx, stage: str):
+    def __init__(self, ctx: RunContext, stage: str):
         self.ctx = ctx
         self.stage = stage
 
@@ -86,7 +88,7 @@ class _SplitOutcomes(beam.DoFn):
 class _DropCrashedBatch(beam.DoFn):
     """A batch whose inference raised: every request in it becomes a `teacher_error` row."""
 
-    def __init__(self, ctx, stage: str, api_key_env: str):
+    def __init__(self, ctx: RunContext, stage: str, api_key_env: str):
         self.ctx = ctx
         self.stage = stage
         self.api_key_env = api_key_env
@@ -100,10 +102,12 @@ class _DropCrashedBatch(beam.DoFn):
 
 
 class AskTeacher(beam.PTransform):
-    """`(payload, TeacherRequest)` pairs -> `(answered, rejected)`; see the module docstring."""
+    """`(payload, TeacherRequest)` pairs -> `(answered, rejected)`, asking `ctx.config.teacher`; see the module
+    docstring."""
 
-    def __init__(self, cfg, ctx, stage: str, backend_factory=shared_backend):
+    def __init__(self, ctx: RunContext, stage: str, backend_factory=shared_backend):
         super().__init__()
+        cfg = ctx.config.teacher
         if cfg.cache_dir and "://" not in cfg.cache_dir:
             cfg = cfg.model_copy(update={"cache_dir": os.path.abspath(os.path.expanduser(cfg.cache_dir))})
         self.cfg = cfg

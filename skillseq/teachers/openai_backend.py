@@ -16,6 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import openai
 
+from skillseq.config import TeacherConfig
 from skillseq.redaction import redact
 from skillseq.teachers.replies import Failure, Generation
 
@@ -27,7 +28,7 @@ def _retryable(e: Exception) -> bool:
 
 
 class OpenAIBackend:
-    def __init__(self, model_name: str, cfg, sleep=time.sleep):
+    def __init__(self, model_name: str, cfg: TeacherConfig, sleep=time.sleep):
         self.cfg = cfg
         self.model_name = model_name
         self._key = os.environ.get(cfg.openai.api_key_env, "")

@@ -53,7 +53,8 @@ def canonical_json(value: Any) -> str:
 
 def cache_key(identity: dict, sampling: dict, request: TeacherRequest, attempt: int) -> str:
     """sha256 of everything that decides the answer: backend, model, revision, sampling (seed included), messages,
-    schema, sample index and attempt. The request key is left out: two records asking the same thing share a reply.
+    schema, sample index and attempt. The request key is not hashed itself; it enters through the sampling seed
+    (`request_seed`), so in a run two records asking the same thing are two samples, cached apart.
     """
     material = {
         "identity": identity,

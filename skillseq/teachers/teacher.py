@@ -16,6 +16,7 @@ import threading
 from collections import Counter
 from dataclasses import dataclass, field
 
+from skillseq.config import TeacherConfig
 from skillseq.teachers.cache import ResponseCache
 from skillseq.teachers.default_model import DEFAULT_MODEL_ID, default_model_dir, default_revision
 from skillseq.teachers.replies import Failure, Generation, cache_key, judge, request_seed
@@ -36,14 +37,14 @@ class Stats:
     failures: Counter = field(default_factory=Counter)
 
 
-def model_identity(cfg) -> tuple[str, str | None]:
+def model_identity(cfg: TeacherConfig) -> tuple[str, str | None]:
     """(model id, revision) as recorded in replies and cache keys."""
     if cfg.model == "default":
         return DEFAULT_MODEL_ID, default_revision()
     return cfg.model, cfg.revision
 
 
-def open_backend(cfg):
+def open_backend(cfg: TeacherConfig):
     """Load the configured engine. Imports are local: a worker only needs the libraries of its backend."""
     model_id, revision = model_identity(cfg)
     if cfg.backend == "openai":
@@ -64,7 +65,7 @@ _ENGINES: dict[str, object] = {}
 _ENGINES_LOCK = threading.Lock()
 
 
-def shared_backend(cfg):
+def shared_backend(cfg: TeacherConfig):
     """`open_backend`, once per process and engine config: pipelines run one after another in a process (tests,
     notebooks, benchmarks) reuse a loaded engine instead of starting vLLM again. Held until the process ends."""
     key = cfg.model_dump_json(exclude={"cache_dir", "json_retries", "batch_size"})
@@ -75,7 +76,7 @@ def shared_backend(cfg):
 
 
 class Teacher:
-    def __init__(self, cfg, run_seed: int, backend_factory=shared_backend):
+    def __init__(self, cfg: TeacherConfig, run_seed: int, backend_factory=shared_backend):
         self.cfg = cfg
         self.run_seed = run_seed
         self.model_id, self.revision = model_identity(cfg)

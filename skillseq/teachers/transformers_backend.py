@@ -18,6 +18,7 @@ import threading
 import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer, LogitsProcessor, LogitsProcessorList
 
+from skillseq.config import TeacherConfig
 from skillseq.teachers.replies import Generation, with_schema_hint
 
 
@@ -48,7 +49,7 @@ class SeededSampler(LogitsProcessor):
 
 
 class TransformersBackend:
-    def __init__(self, path: str, revision: str | None, cfg):
+    def __init__(self, path: str, revision: str | None, cfg: TeacherConfig):
         self.cfg = cfg
         self.lock = threading.Lock()  # one batch at a time: Beam may share this engine between threads
         self.tokenizer = AutoTokenizer.from_pretrained(path, revision=revision)

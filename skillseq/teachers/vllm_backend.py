@@ -12,11 +12,12 @@ from __future__ import annotations
 import json
 import threading
 
+from skillseq.config import TeacherConfig
 from skillseq.teachers.replies import Generation
 
 
 class VLLMBackend:
-    def __init__(self, path: str, revision: str | None, cfg):
+    def __init__(self, path: str, revision: str | None, cfg: TeacherConfig):
         from vllm import LLM
         from vllm.platforms import current_platform
 

@@ -33,6 +33,20 @@ STAGE = "lintseq"
 _NS = f"skillseq.{STAGE}"
 
 
+def sequence_id(program_id: str, k: int) -> str:
+    """The id of a program's k-th edit sequence; `program_of` inverts it.
+
+    >>> sequence_id("HumanEval/0", 3)
+    'HumanEval/0/lintseq/3'
+    """
+    return f"{program_id}/{STAGE}/{k}"
+
+
+def program_of(sequence: EditSequence) -> str:
+    """The id of the program an edit sequence was sampled from (program ids may hold `/`, so from the right)."""
+    return sequence.id.rsplit(f"/{STAGE}/", 1)[0]
+
+
 def screen(code: str, max_lines: int) -> tuple[str, str] | None:
     """Why a program cannot be sampled, as `(reason, detail)`, or None when it can (before linting)."""
     if not code.strip():
@@ -83,7 +97,7 @@ class _SampleBatch(beam.DoFn):
         for program in batch:
             why = screen(program.code, self.cfg.max_lines)
             if why:
-                yield self._reject(program, *why)
+                yield self._drop(program, *why)
             else:
                 ready.append(program)
         preexisting = self.linter.lint_many([p.code for p in ready]) if ready else []
@@ -91,16 +105,16 @@ class _SampleBatch(beam.DoFn):
         for program, diags in zip(ready, preexisting, strict=True):
             if diags and not self.cfg.ignore_preexisting_errors:
                 detail = "; ".join(f"line {d.line}: {d.code} {d.message}" for d in diags[:20])
-                yield self._reject(program, "lint_errors_before_start", detail)
+                yield self._drop(program, "lint_errors_before_start", detail)
                 continue
             prep = prepare(program.code, diags)
             if not prep.candidates:
-                yield self._reject(program, "no_candidate_lines", "only comments and blank lines")
+                yield self._drop(program, "no_candidate_lines", "only comments and blank lines")
                 continue
             prepared.append((program, prep))
         for program, paths in self._sample(prepared):
             if isinstance(paths, str):
-                yield self._reject(program, "crash", paths)
+                yield self._drop(program, "crash", paths)
             else:
                 yield from self._records(program, paths)
 
@@ -135,7 +149,7 @@ class _SampleBatch(beam.DoFn):
             diffs = edit_diffs(program.code, path)
             self.sequences.inc()
             yield EditSequence(
-                id=f"{program.id}/{STAGE}/{k}",
+                id=sequence_id(program.id, k),
                 source_id=program.source_id,
                 instruction=program.instruction,
                 program=program.code,
@@ -149,7 +163,7 @@ class _SampleBatch(beam.DoFn):
                 provenance=self.provenance,
             )
 
-    def _reject(self, program: Program, reason: str, detail: str):
+    def _drop(self, program: Program, reason: str, detail: str):
         return self.ctx.drop(program.id, STAGE, reason, detail, program.code)
 
 
@@ -167,9 +181,9 @@ class _Counting:
 class LintSeq(beam.PTransform):
     """Programs -> `(edit_sequences, rejected)`: `cfg.samples_per_program` LintSeq samples per program."""
 
-    def __init__(self, cfg: LintSeqConfig, ctx: RunContext):
+    def __init__(self, ctx: RunContext):
         super().__init__()
-        self.cfg, self.ctx = cfg, ctx
+        self.cfg, self.ctx = ctx.config.lintseq, ctx
 
     def expand(self, programs):
         size = self.cfg.batch_size

@@ -33,6 +33,11 @@ STAGE = core.STAGE
 _NS = f"skillseq.{STAGE}"
 
 
+def target_of(example: PragmaticExample) -> str:
+    """The target (program or regex) an example row was chosen for: one row per target, named after it."""
+    return example.id
+
+
 def shipped_regexes() -> list[str]:
     """The target regexes in `data/regexes.txt` (lines starting with "# " are comments)."""
     text = resources.files("skillseq.data").joinpath("regexes.txt").read_text(encoding="utf-8")
@@ -76,7 +81,7 @@ class _Build(beam.DoFn):
             record_id, payload = element
             task = core.regex_task(record_id, "regexes", payload, cfg.max_alternatives, cfg.max_candidates, seed)
         if isinstance(task, core.Drop):
-            yield _reject(self.ctx, record_id, task, payload)
+            yield _drop(self.ctx, record_id, task, payload)
         else:
             yield task
 
@@ -100,10 +105,10 @@ class _ExecuteAndChoose(beam.DoFn):
             raise  # sandbox.require: the stage fails rather than run untrusted code without a required wall
         except Exception as e:  # a bug or a broken sandbox: the record leaves with its traceback, the run goes on
             detail = f"{type(e).__name__}: {e}\n{traceback.format_exc()}"
-            yield _reject(self.ctx, task.id, core.Drop("crash", detail), task.target)
+            yield _drop(self.ctx, task.id, core.Drop("crash", detail), task.target)
             return
         if isinstance(choice, core.Drop):
-            yield _reject(self.ctx, task.id, choice, task.target)
+            yield _drop(self.ctx, task.id, choice, task.target)
             return
         self.made.inc()
         yield PragmaticExample(
@@ -123,19 +128,19 @@ class _ExecuteAndChoose(beam.DoFn):
         )
 
 
-def _reject(ctx: RunContext, record_id: str, drop: core.Drop, payload: str):
+def _drop(ctx: RunContext, record_id: str, drop: core.Drop, payload: str):
     return ctx.drop(record_id, STAGE, drop.reason, drop.detail, payload)
 
 
 class PragmaticExamples(beam.PTransform):
-    def __init__(self, cfg: PragmaticConfig, ctx: RunContext):
+    def __init__(self, ctx: RunContext):
         super().__init__()
-        self.cfg, self.ctx = cfg, ctx
+        self.cfg, self.ctx = ctx.config.pragmatic, ctx
 
     def expand(self, programs):
         sources, rejected = [], []
         if "python" in self.cfg.domains and self._asks_teacher():
-            helped, refused = programs | "TeacherHelp" >> TeacherHelp(self.cfg, self.ctx)
+            helped, refused = programs | "TeacherHelp" >> TeacherHelp(self.ctx)
             sources.append(helped)
             rejected.append(refused)
         elif "python" in self.cfg.domains:

@@ -146,7 +146,7 @@ class _ProposeInputs(beam.PTransform):
         asked, refused = (
             programs
             | "InputRequests" >> beam.FlatMap(lambda p: [(p, r)] if (r := inputs_request(p, n)) else [])
-            | "AskForInputs" >> AskTeacher(self.ctx.config.teacher, self.ctx, INPUTS)
+            | "AskForInputs" >> AskTeacher(self.ctx, INPUTS)
         )
         return asked | "ReadInputs" >> beam.Map(lambda a: (a[0].id, ("inputs", a[2].parsed["calls"]))), refused
 
@@ -159,12 +159,12 @@ class _WriteAlternatives(beam.PTransform):
         self.cfg, self.ctx = cfg, ctx
 
     def expand(self, programs):
-        n, teacher, ctx = self.cfg.teacher_samples, self.ctx.config.teacher, self.ctx
+        n, ctx = self.cfg.teacher_samples, self.ctx
         described, refused = (
             programs
             | "Undocumented" >> beam.Filter(lambda p: not has_docstring(p))
             | "DescribeRequests" >> beam.FlatMap(lambda p: [(p, r)] if (r := describe_request(p)) else [])
-            | "AskForDescription" >> AskTeacher(teacher, ctx, DESCRIBE)
+            | "AskForDescription" >> AskTeacher(ctx, DESCRIBE)
         )
         documented = (
             programs
@@ -174,7 +174,7 @@ class _WriteAlternatives(beam.PTransform):
         after = described | "RequestsAfterDescription" >> beam.FlatMap(_implementations_after_description, n)
         written, unanswered = (
             (documented, after) | "AllImplementationRequests" >> beam.Flatten()
-        ) | "AskForImplementations" >> AskTeacher(teacher, ctx, ALTERNATIVES)
+        ) | "AskForImplementations" >> AskTeacher(ctx, ALTERNATIVES)
         read = written | "ReadImplementations" >> beam.ParDo(_ReadImplementation(ctx)).with_outputs(
             "rejected", main="code"
         )
@@ -184,9 +184,9 @@ class _WriteAlternatives(beam.PTransform):
 class TeacherHelp(beam.PTransform):
     """Programs -> `((Program, argument lists, implementations) triples, rejected)`; see the module docstring."""
 
-    def __init__(self, cfg: PragmaticConfig, ctx: RunContext):
+    def __init__(self, ctx: RunContext):
         super().__init__()
-        self.cfg, self.ctx = cfg, ctx
+        self.cfg, self.ctx = ctx.config.pragmatic, ctx
 
     def expand(self, programs):
         answers, rejected = [], []

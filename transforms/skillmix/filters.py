@@ -26,7 +26,7 @@ import re
 import apache_beam as beam
 
 from skillseq import prompts
-from skillseq.config import Config, FiltersConfig
+from skillseq.config import FiltersConfig
 from skillseq.context import RunContext
 from skillseq.schema import Instruction, to_row
 from skillseq.teachers import AskTeacher
@@ -132,8 +132,15 @@ class CodeSyntax:
 
 def shirker_checks(cfg: FiltersConfig) -> list:
     """The checks, in the order they run (cheapest and most telling first)."""
-    return [Truncated(), Refusal(), Evasion(), Echo(), TooShort(cfg.min_response_chars, cfg.min_response_ratio),
-            MissingCode(), CodeSyntax()]  # fmt: skip
+    return [
+        Truncated(),
+        Refusal(),
+        Evasion(),
+        Echo(),
+        TooShort(cfg.min_response_chars, cfg.min_response_ratio),
+        MissingCode(),
+        CodeSyntax(),
+    ]
 
 
 def first_failure(checks: list, draft: Draft) -> str | None:
@@ -185,20 +192,18 @@ class _Verdict(beam.DoFn):
 class FilterShirkers(beam.PTransform):
     """Drafts -> `(instructions, rejected)`: the shirker checks, then the teacher as judge if `filters.judge`."""
 
-    def __init__(self, cfg: Config, ctx: RunContext):
+    def __init__(self, ctx: RunContext):
         super().__init__()
-        self.cfg, self.ctx = cfg, ctx
+        self.cfg, self.ctx = ctx.config.filters, ctx
 
     def expand(self, drafts):
-        checked = drafts | "Checks" >> beam.ParDo(_Shirkers(self.cfg.filters, self.ctx)).with_outputs(
-            "rejected", main="kept"
-        )
-        if not self.cfg.filters.judge:
+        checked = drafts | "Checks" >> beam.ParDo(_Shirkers(self.cfg, self.ctx)).with_outputs("rejected", main="kept")
+        if not self.cfg.judge:
             return checked.kept, checked.rejected
         answered, refused = (
             checked.kept
             | "JudgeRequests" >> beam.Map(lambda r: (r, judge_request(r)))
-            | "AskJudge" >> AskTeacher(self.cfg.teacher, self.ctx, JUDGE)
+            | "AskJudge" >> AskTeacher(self.ctx, JUDGE)
         )
         judged = answered | "Verdict" >> beam.ParDo(_Verdict(self.ctx)).with_outputs("rejected", main="kept")
         return judged.kept, (checked.rejected, refused, judged.rejected) | "ShirkerRejects" >> beam.Flatten()
@@ -268,9 +273,9 @@ class _Dedup(beam.DoFn):
 class DropNearDuplicates(beam.PTransform):
     """Instructions -> `(instructions, rejected)`; one global step."""
 
-    def __init__(self, cfg: FiltersConfig, ctx: RunContext):
+    def __init__(self, ctx: RunContext):
         super().__init__()
-        self.cfg, self.ctx = cfg, ctx
+        self.cfg, self.ctx = ctx.config.filters, ctx
 
     def expand(self, instructions):
         deduped = (

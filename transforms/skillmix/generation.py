@@ -265,9 +265,9 @@ class _Draw(beam.DoFn):
 class SampleSkillCombos(beam.PTransform):
     """Catalog -> `(combos, stats, rejected)`; `stats` holds one `pair_coverage` dict for the card."""
 
-    def __init__(self, cfg: Config, ctx: RunContext, query_types):
+    def __init__(self, ctx: RunContext, query_types):
         super().__init__()
-        self.cfg, self.ctx, self.query_types = cfg, ctx, query_types
+        self.cfg, self.ctx, self.query_types = ctx.config, ctx, query_types
 
     def expand(self, catalog):
         drawn = (
@@ -305,20 +305,20 @@ def _assemble(answered, ctx: RunContext) -> Draft:
 class GenerateInstructions(beam.PTransform):
     """Combos -> `(drafts, rejected)`: instruction call, then response call, assembled into `Draft`s."""
 
-    def __init__(self, cfg: Config, ctx: RunContext):
+    def __init__(self, ctx: RunContext):
         super().__init__()
-        self.cfg, self.ctx = cfg, ctx
+        self.ctx = ctx
 
     def expand(self, combos):
-        domain = self.cfg.skills.domain
+        domain = self.ctx.config.skills.domain
         asked, refused = (
             combos
             | "InstructionRequests" >> beam.Map(lambda c: (c, instruction_request(c, domain)))
-            | "AskForInstruction" >> AskTeacher(self.cfg.teacher, self.ctx, INSTRUCTION)
+            | "AskForInstruction" >> AskTeacher(self.ctx, INSTRUCTION)
         )
         written = asked | "ReadInstruction" >> beam.ParDo(_ReadInstruction(self.ctx)).with_outputs(
             "rejected", main="requests"
         )
-        answered, unanswered = written.requests | "AskForResponse" >> AskTeacher(self.cfg.teacher, self.ctx, RESPONSE)
+        answered, unanswered = written.requests | "AskForResponse" >> AskTeacher(self.ctx, RESPONSE)
         drafts = answered | "Assemble" >> beam.Map(_assemble, self.ctx)
         return drafts, (refused, written.rejected, unanswered) | "GenerationRejects" >> beam.Flatten()

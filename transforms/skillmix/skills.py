@@ -26,7 +26,7 @@ import apache_beam as beam
 import numpy as np
 
 from skillseq import prompts
-from skillseq.config import Config, SkillsConfig
+from skillseq.config import SkillsConfig
 from skillseq.context import RunContext
 from skillseq.schema import Provenance, Seed, Skill
 from skillseq.teachers import AskTeacher
@@ -208,8 +208,9 @@ def leader_clusters(sim: np.ndarray, threshold: float) -> list[list[int]]:
     return clusters
 
 
-def build_catalog(mentions: list[Skill], similarity, threshold: float, min_support: int, max_examples: int,
-                  provenance: Provenance) -> tuple[list[Skill], list[Skill]]:  # fmt: skip
+def build_catalog(
+    mentions: list[Skill], similarity, threshold: float, min_support: int, max_examples: int, provenance: Provenance
+) -> tuple[list[Skill], list[Skill]]:
     """Merge mentions into catalog entries; returns `(kept, dropped_for_low_support)`, both sorted by name.
 
     Names are normalised, then ordered by (support desc, name) so the best-supported spelling leads its
@@ -319,26 +320,22 @@ class _ParseMentions(beam.DoFn):
 class ExtractSkills(beam.PTransform):
     """Seeds -> `(skills, query_types, rejected)`: mentions (support-1 `Skill`s) named by the teacher.
 
-    `cfg.skills.mode` picks seed extraction, direct extraction or both; direct mode ignores the input.
+    `skills.mode` picks seed extraction, direct extraction or both; direct mode ignores the input.
     """
 
-    def __init__(self, cfg: Config, ctx: RunContext):
+    def __init__(self, ctx: RunContext):
         super().__init__()
-        self.cfg, self.ctx = cfg, ctx
+        self.cfg, self.ctx = ctx.config.skills, ctx
 
     def expand(self, seeds):
-        mode = self.cfg.skills.mode
+        mode = self.cfg.mode
         requests = []
         if mode in ("seeds", "both"):
-            requests.append(seeds | "SeedRequests" >> beam.Map(_keyed_seed_request, self.cfg.skills))
+            requests.append(seeds | "SeedRequests" >> beam.Map(_keyed_seed_request, self.cfg))
         if mode in ("direct", "both"):
-            requests.append(seeds.pipeline | "DirectRequests" >> beam.Create(direct_requests(self.cfg.skills)))
-        answered, refused = (
-            requests
-            | "AllRequests" >> beam.Flatten()
-            | "AskTeacher" >> AskTeacher(self.cfg.teacher, self.ctx, EXTRACT)
-        )
-        parsed = answered | "ParseMentions" >> beam.ParDo(_ParseMentions(self.cfg.skills, self.ctx)).with_outputs(
+            requests.append(seeds.pipeline | "DirectRequests" >> beam.Create(direct_requests(self.cfg)))
+        answered, refused = requests | "AllRequests" >> beam.Flatten() | "AskTeacher" >> AskTeacher(self.ctx, EXTRACT)
+        parsed = answered | "ParseMentions" >> beam.ParDo(_ParseMentions(self.cfg, self.ctx)).with_outputs(
             "query_types", "rejected", main="skills"
         )
         rejected = (refused, parsed.rejected) | "ExtractRejects" >> beam.Flatten()
@@ -385,9 +382,9 @@ class BuildSkillCatalog(beam.PTransform):
     `kind` ("skill" or "query_type") only names the counters and the ids of rejected entries.
     """
 
-    def __init__(self, cfg: SkillsConfig, ctx: RunContext, kind: str = "skill"):
+    def __init__(self, ctx: RunContext, kind: str = "skill"):
         super().__init__()
-        self.cfg, self.ctx, self.kind = cfg, ctx, kind
+        self.cfg, self.ctx, self.kind = ctx.config.skills, ctx, kind
 
     def expand(self, mentions):
         built = (
