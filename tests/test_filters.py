@@ -33,7 +33,7 @@ from skillseq.transforms.skillmix.filters import (
     shingles,
     shirker_checks,
 )
-from skillseq.transforms.skillmix.generation import Combo, Draft, assemble, instruction_problem
+from skillseq.transforms.skillmix.generation import Combo, Draft, assemble, instruction_problem, solution_in
 
 RECORDED = json.loads((Path(__file__).parent / "data" / "recorded_skillmix.json").read_text())
 CFG = Config()
@@ -117,22 +117,25 @@ def test_checks_run_in_order_and_name_the_first_failure():
 
 
 def test_recorded_teacher_answers_get_the_verdicts_read_off_by_hand():
-    """The six recorded SmolLM2 pairs, read by a person: 000000 and 000005 'instructions' are solutions (code
-    first), 000000 and 000002 responses stop at max tokens, 000001 offers help instead of answering, 000004 repeats
-    its instruction; only 000003 is a (weak) real answer."""
+    """The six recorded SmolLM2 pairs (skillmix-v3), read by a person: 000000 asks for help instead of making a
+    request and is answered by an offer to help, without code; 000001 is a refusal; 000002 ("Just write a single
+    sentence.") is echoed; 000003's code does not parse; 000004's 'instruction' is a solution after its first
+    sentence (and ran out of tokens); 000005's response stops at max tokens."""
     instruction_verdicts = [
         instruction_problem(row["instruction"], row["instruction_reply"]["finish_reason"])
         for row in RECORDED["generation"]
     ]
-    assert instruction_verdicts == ["code_not_request", None, None, None, None, "code_not_request"]
+    assert instruction_verdicts == [None, None, None, None, "truncated_instruction", None]
+    solved = RECORDED["generation"][4]["instruction"]
+    assert not solved.startswith("```") and solution_in(solved) == "find_smallest_power_of_2_multiple_of_3"
     checks = shirker_checks(FiltersConfig())
     assert [first_failure(checks, d) for d in RECORDED_DRAFTS] == [
-        "truncated",
-        "evasion",
-        "truncated",
-        None,
+        "no_code",
+        "refusal",
         "echo",
+        "code_syntax_error",
         None,
+        "truncated",
     ]
 
 

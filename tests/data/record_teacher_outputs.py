@@ -29,11 +29,12 @@ from skillseq.transforms.skillmix.skills import (
     mentions_of_reply,
     ngram_similarity,
     seed_request,
+    split_not_skills,
 )
 
 ROOT = Path(__file__).resolve().parents[2]
 OUT = Path(__file__).with_name("recorded_skillmix.json")
-SKILLS = SkillsConfig(num_direct_skills=5, num_query_types=4)
+SKILLS = SkillsConfig(num_direct_skills=10, num_query_types=4)  # two chunks: two focus areas
 # A cache outside the repository: an interrupted recording resumes instead of starting over.
 TEACHER = TeacherConfig(cache_dir="/tmp/skillseq-record-cache", max_new_tokens=200, json_retries=1)
 RUN_SEED = 0
@@ -73,6 +74,8 @@ def main() -> None:
             skills, qts = mentions_of_reply(row["payload"][0], row["reply"]["parsed"], SKILLS)
             mentions += [_mention(n, d, row["payload"][1]) for n, d in skills]
             query_types += [_mention(n, d, row["payload"][1]) for n, d in qts]
+    mentions, refused = split_not_skills(mentions)
+    print(f"not skills: {refused}")
     catalog, _ = build_catalog(mentions, ngram_similarity, SKILLS.merge_threshold, 1, 5, None)
     print(f"catalog: {[s.name for s in catalog]}")
     if len(catalog) < 2:

@@ -85,11 +85,13 @@ _PLACEHOLDERS = {
     "name", "skill", "skill name", "definition", "description", "one line definition", "query type", "type",
     "task", "task description", "example", "answer", "solution", "request", "programmer", "function name",
     "my function name", "your skill", "json", "string", "value", "item", "thing", "other", "none", "null",
+    "python", "programming", "python programming", "coding", "code",  # the domain itself, echoed
 }  # fmt: skip
 # Words that make a phrase a sentence (a verb, a pronoun, a plea) rather than the name of a skill.
 _SENTENCE = {
     "is", "are", "was", "were", "be", "been", "am", "please", "you", "your", "i", "me", "my", "we", "our", "he",
     "she", "they", "this", "that", "it", "not", "should", "must", "will", "would", "here", "there", "provide",
+    "can't", "cannot", "don't", "doesn't", "isn't", "won't", "can", "does",
 }  # fmt: skip
 _MONTHS = {"january", "february", "march", "april", "may", "june", "july", "august", "september", "october",
            "november", "december", "jan", "feb", "mar", "apr", "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec"}  # fmt: skip
@@ -128,7 +130,7 @@ def not_a_skill(name: str, definition: str = "") -> str | None:
         return "a date or number"
     if all(w.isdigit() or w in _MONTHS or re.fullmatch(r"\d+(st|nd|rd|th)", w) for w in words):
         return "a date or number"
-    if " ".join(words) in _PLACEHOLDERS:
+    if " ".join(words) in _PLACEHOLDERS or re.search(r"\{\w*\}", name):  # "{name} ({amount})": a template
         return "echoes the prompt or schema"
     raw = {w.strip(".,;:!?\"'()") for w in name.lower().split()}  # "file I/O" is not the pronoun "I"
     if len(words) > 6 or _SENTENCE & raw:
