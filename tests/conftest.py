@@ -4,7 +4,6 @@ machine: the folder stays in `~/.cache/skillseq/models/`, or `$SKILLSEQ_CACHE/mo
 from __future__ import annotations
 
 import os
-import pickle
 import tempfile
 
 import pytest
@@ -34,25 +33,19 @@ def teacher_cfg(default_model, tmp_path):
     return TeacherConfig(max_new_tokens=24, batch_size=4, json_retries=1, cache_dir=str(tmp_path / "responses"))
 
 
-def _save(items, path):
-    with open(path, "wb") as f:
-        pickle.dump(items, f)
-
-
 @pytest.fixture
 def run_ask(tmp_path):
     """`run_ask(teacher_cfg, [(payload, TeacherRequest), ...], stage="test", **ask_kwargs)` runs AskTeacher in a real pipeline
     and returns `(answered, rejected, metrics)`, metrics being the `skillseq.teacher` counters by name.
 
-    Outputs travel through pickle files: the runner serialises every step, so closures over lists see copies.
     """
     import apache_beam as beam
-    from apache_beam.metrics.metric import MetricsFilter
     from apache_beam.testing.test_pipeline import TestPipeline
 
     from skillseq.config import Config
     from skillseq.context import RunContext
     from skillseq.teachers import AskTeacher
+    from tests.collect import run_and_collect
 
     runs = iter(range(1000))
 
@@ -63,13 +56,7 @@ def run_ask(tmp_path):
         ok, bad = (
             p | beam.Create(requests) | AskTeacher(RunContext.of(Config(seed=seed, teacher=cfg)), stage, **ask_kwargs)
         )
-        for name, pcoll in (("answered", ok), ("rejected", bad)):
-            _ = pcoll | f"Collect{name}" >> beam.combiners.ToList() | f"Save{name}" >> beam.Map(_save, out / name)
-        result = p.run()
-        result.wait_until_finish()
-        counters = result.metrics().query(MetricsFilter().with_namespace("skillseq.teacher"))["counters"]
-        metrics = {c.key.metric.name: c.committed for c in counters}
-        answered, rejected = (pickle.loads((out / name).read_bytes()) for name in ("answered", "rejected"))
+        (answered, rejected), metrics = run_and_collect(p, {"answered": ok, "rejected": bad}, out)
         return answered, rejected, metrics
 
     return run

@@ -2,18 +2,17 @@
 through a recorded OpenAI-compatible server and through the default model."""
 
 import json
-import pickle
 import threading
 
 import apache_beam as beam
 import pytest
-from apache_beam.metrics.metric import MetricsFilter
 from apache_beam.testing import test_pipeline
 
 from skillseq.config import Config, OpenAIConfig, PragmaticConfig, SandboxConfig, TeacherConfig
 from skillseq.context import RunContext
 from skillseq.schema import Program
 from skillseq.transforms.pragmatic import PragmaticExamples, core, teacher
+from tests.collect import run_and_collect
 from tests.local_server import JSONHandler, LocalServer
 
 LIMITS = SandboxConfig(call_timeout_s=0.5, batch_timeout_s=30)
@@ -81,17 +80,8 @@ def test_requests_and_replies_are_read_without_running_anything():
 def _run(cfg: Config, programs: list[Program], tmp_path):
     p = test_pipeline.TestPipeline()
     examples, rejected = p | beam.Create(programs) | PragmaticExamples(RunContext.of(cfg))
-    for name, pcoll in (("examples", examples), ("rejected", rejected)):
-        _ = pcoll | f"All{name}" >> beam.combiners.ToList() | f"Save{name}" >> beam.Map(_save, tmp_path / name)
-    result = p.run()
-    result.wait_until_finish()
-    counters = result.metrics().query(MetricsFilter().with_namespace("skillseq.teacher"))["counters"]
-    metrics = {c.key.metric.name: c.committed for c in counters}
-    return [pickle.loads((tmp_path / n).read_bytes()) for n in ("examples", "rejected")] + [metrics]
-
-
-def _save(items, path):
-    path.write_bytes(pickle.dumps(items))
+    (examples, rejected), metrics = run_and_collect(p, {"examples": examples, "rejected": rejected}, tmp_path)
+    return examples, rejected, metrics
 
 
 def _pragmatic(**kw) -> PragmaticConfig:
