@@ -1,19 +1,72 @@
-"""A live display of records per stage, for local runs.
+"""A live display of records per stage and of the teacher's work per stage, for local runs.
 
 On DirectRunner's in-process mode the DoFns run in this process, so a branch off each stage's output can
 bump a shared counter that a rich display reads. Other runners (and multi-process mode) run elsewhere:
 there the end-of-run summary from Beam metrics is what a user sees.
+
+Teacher stages report as they go: `AskTeacher` wraps each batch in `teacher_stage(stage)`, and the backends
+call `generated(n)` as tokens come out (transformers every decoding step, vLLM per finished request), so the
+display shows requests done, tokens and tokens/s per stage while a batch is still decoding.
 """
 
 from __future__ import annotations
 
+import contextlib
 import threading
+import time
 from collections import Counter
+from dataclasses import dataclass
 
 import apache_beam as beam
 
 COUNTS: Counter = Counter()
 _LOCK = threading.Lock()
+
+
+@dataclass
+class TeacherProgress:
+    requests: int = 0  # answered (from the model or the cache) or failed
+    tokens: int = 0  # completion tokens generated so far
+    seconds: float = 0.0  # time in finished batches
+    busy_since: float | None = None  # start of the batch in flight
+
+    def tokens_per_s(self) -> float:
+        busy = self.seconds + (time.monotonic() - self.busy_since if self.busy_since is not None else 0.0)
+        return self.tokens / busy if busy > 0 else 0.0
+
+
+TEACHER: dict[str, TeacherProgress] = {}
+_CURRENT = threading.local()
+
+
+@contextlib.contextmanager
+def teacher_stage(stage: str, requests: int):
+    """Around one batch of `stage`: its tokens (`generated`) and then its `requests` count for that stage."""
+    with _LOCK:
+        entry = TEACHER.setdefault(stage, TeacherProgress())
+        entry.busy_since = time.monotonic()
+    _CURRENT.stage = stage
+    try:
+        yield
+    finally:
+        _CURRENT.stage = None
+        with _LOCK:
+            entry.seconds += time.monotonic() - entry.busy_since
+            entry.busy_since = None
+            entry.requests += requests
+
+
+def current_stage() -> str | None:
+    """The teacher stage whose batch this thread is answering, if any."""
+    return getattr(_CURRENT, "stage", None)
+
+
+def generated(tokens: int) -> None:
+    """Backends: `tokens` more completion tokens of the batch this thread is working on."""
+    stage = current_stage()
+    if stage is not None and tokens:
+        with _LOCK:
+            TEACHER[stage].tokens += tokens
 
 
 def _tick(_, name: str) -> None:
@@ -41,7 +94,7 @@ class LiveDisplay:
     """`with LiveDisplay(): pipeline.run()` shows a table of COUNTS refreshed twice a second."""
 
     def __enter__(self):
-        from rich.console import Console
+        from rich.console import Console, Group
         from rich.live import Live
         from rich.table import Table
 
@@ -52,7 +105,14 @@ class LiveDisplay:
             with _LOCK:
                 for name, n in sorted(COUNTS.items()):
                     t.add_row(name, str(n))
-            return t
+                if not TEACHER:
+                    return t
+                teacher = Table(title="teacher")
+                for column in ("stage", "requests done", "tokens", "tokens/s"):
+                    teacher.add_column(column, justify="left" if column == "stage" else "right")
+                for name, p in TEACHER.items():
+                    teacher.add_row(name, str(p.requests), str(p.tokens), f"{p.tokens_per_s():.1f}")
+            return Group(t, teacher)
 
         self._table = table
         self._live = Live(table(), console=Console(stderr=True), refresh_per_second=2, transient=False)

@@ -7,7 +7,14 @@ import json
 
 import pytest
 
-from skillseq.teachers import DEFAULT_MODEL_ID, Teacher, TeacherReply, TeacherRequest, default_revision
+from skillseq.teachers import (
+    DEFAULT_MODEL_ID,
+    Teacher,
+    TeacherReply,
+    TeacherRequest,
+    default_model_dir,
+    default_revision,
+)
 from skillseq.teachers.replies import Failure
 
 pytestmark = pytest.mark.slow
@@ -66,3 +73,15 @@ def test_ask_teacher_second_run_makes_no_model_calls(teacher_cfg, run_ask):
 
     assert strip(second) == strip(first) and all(reply.cached for _, _, reply in second)
     assert sorted(map(repr, second_rejected)) == sorted(map(repr, first_rejected))
+
+
+def test_request_past_timeout_is_rejected_with_timeout(teacher_cfg, run_ask):
+    from skillseq.teachers.transformers_backend import TransformersBackend
+
+    cfg = teacher_cfg.model_copy(update={"timeout_s": 1e-6, "cache_dir": None})
+    backend = TransformersBackend(str(default_model_dir()), None, cfg)
+    outcomes = backend.generate([(r, 0) for r in TEXT[:2]])
+    assert [(o.reason, type(o)) for o in outcomes] == [("timeout", Failure)] * 2
+
+    answered, rejected, metrics = run_ask(cfg, [(r.key, r) for r in TEXT[:2]], stage="slow")
+    assert answered == [] and sorted(r.reason for r in rejected) == ["timeout", "timeout"]

@@ -26,11 +26,11 @@ SCRIPT = textwrap.dedent(
         with open(path, "wb") as f:
             pickle.dump(items, f)
 
-    def main(out, cache):
+    def main(out, cache, timeout_s):
         schema = {"type": "object", "additionalProperties": False, "required": ["name", "age"],
                   "properties": {"name": {"type": "string", "maxLength": 16}, "age": {"type": "integer"}}}
         cfg = TeacherConfig(backend="vllm", max_new_tokens=64, batch_size=4, cache_dir=cache,
-                            engine_args={"enforce_eager": True, "max_model_len": 1024})
+                            timeout_s=float(timeout_s), engine_args={"max_model_len": 1024})
         requests = [(i, TeacherRequest(f"p{i}", (("user", f"Invent person {i}. Reply in JSON."),),
                                        json.dumps(schema, sort_keys=True))) for i in range(4)]
         p = beam.Pipeline()
@@ -43,15 +43,18 @@ SCRIPT = textwrap.dedent(
         save({c.key.metric.name: c.committed for c in counters}, out + "/metrics")
 
     if __name__ == "__main__":
-        main(sys.argv[1], sys.argv[2])
+        main(sys.argv[1], sys.argv[2], sys.argv[3])
     """
 )
 
 
-def _run(script, out, cache):
+def _run(script, out, cache, timeout_s=600.0):
     out.mkdir()
     proc = subprocess.run(
-        [sys.executable, str(script), str(out), str(cache)], capture_output=True, text=True, timeout=600
+        [sys.executable, str(script), str(out), str(cache), str(timeout_s)],
+        capture_output=True,
+        text=True,
+        timeout=900,
     )
     assert proc.returncode == 0, proc.stderr[-4000:]
     import pickle
@@ -75,3 +78,11 @@ def test_vllm_backend_returns_schema_json(default_model, tmp_path):
     again, _, metrics2 = _run(script, tmp_path / "second", tmp_path / "cache")
     assert metrics2.get("vllm_model_calls", 0) == 0
     assert sorted((p, reply.text) for p, _, reply in again) == sorted((p, reply.text) for p, _, reply in answered)
+
+
+def test_vllm_request_past_timeout_is_rejected_with_timeout(default_model, tmp_path):
+    script = tmp_path / "ask_vllm.py"
+    script.write_text(SCRIPT)
+    answered, rejected, metrics = _run(script, tmp_path / "late", tmp_path / "cache", timeout_s=1e-6)
+    assert answered == [] and [r.reason for r in rejected] == ["timeout"] * 4, rejected
+    assert metrics["vllm_model_calls"] == 4 and metrics.get("vllm_completion_tokens", 0) == 0

@@ -11,7 +11,8 @@ through RunInference's dead-letter output and becomes `teacher_error` rows; the 
 
 Metrics, namespace `skillseq.teacher`, per stage: `<stage>_requests`, `<stage>_model_calls`,
 `<stage>_cache_hits`, `<stage>_cache_misses`, `<stage>_retries`, `<stage>_prompt_tokens`,
-`<stage>_completion_tokens` (tokens of model calls only: a cached reply costs nothing), and `dropped_<reason>`
+`<stage>_completion_tokens` (tokens of model calls only: a cached reply costs nothing), `<stage>_teacher_ms` (time
+spent answering its batches, cache and retries included: completion tokens / teacher_ms is the stage's throughput), and `dropped_<reason>`
 in `skillseq.<stage>`.
 """
 
@@ -20,10 +21,12 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import time
 
 import apache_beam as beam
 from apache_beam.ml.inference.base import KeyedModelHandler, ModelHandler, PredictionResult, RunInference
 
+from skillseq import progress
 from skillseq.config import TeacherConfig
 from skillseq.context import RunContext
 from skillseq.redaction import redact
@@ -56,7 +59,12 @@ class TeacherModelHandler(ModelHandler[TeacherRequest, "TeacherReply | Failure",
         return Teacher(self.cfg, self.run_seed, self.backend_factory)
 
     def run_inference(self, batch, model: Teacher, inference_args=None):
-        outcomes, stats = model.answer(list(batch))
+        started = time.monotonic()
+        with progress.teacher_stage(self.stage, len(batch)):
+            outcomes, stats = model.answer(list(batch))
+        beam.metrics.Metrics.counter(NAMESPACE, f"{self.stage}_teacher_ms").inc(
+            int(1000 * (time.monotonic() - started))
+        )
         _count(self.stage, stats)  # here, in the DoFn's thread: Beam metrics are thread-local
         return [PredictionResult(r, o, model.model_id) for r, o in zip(batch, outcomes, strict=True)]
 

