@@ -1,4 +1,5 @@
-"""Per-request timeouts (transformers' `Watch`) and the live teacher progress (`skillseq.progress`)."""
+"""Parts of the transformers backend without the model: the seeded nucleus sampler, the per-request timeout
+(`Watch`), and the live teacher progress it feeds (`skillseq.progress`)."""
 
 from __future__ import annotations
 
@@ -7,9 +8,22 @@ import time
 import torch
 
 from skillseq import progress
-from skillseq.teachers.transformers_backend import Watch
+from skillseq.teachers.transformers_backend import SeededSampler, Watch
 
 EOS = 2
+
+
+def test_sampler_draws_inside_the_nucleus_and_repeats_per_seed():
+    # token 3 holds 0.6 of the mass, token 1 0.3: top_p=0.8 keeps exactly those two
+    logits = torch.log(torch.tensor([[0.04, 0.3, 0.06, 0.6]] * 2))
+    draws = {i: [] for i in range(2)}
+    for seed in range(200):
+        picks = SeededSampler([seed, seed], temperature=1.0, top_p=0.8)(None, logits).argmax(dim=-1).tolist()
+        assert picks[0] == picks[1]  # same seed, same pick, whatever the row
+        draws[0].append(picks[0])
+    assert set(draws[0]) == {1, 3} and 0.5 < draws[0].count(3) / 200 < 0.8
+    greedy = SeededSampler([0], temperature=0.0, top_p=0.8)(None, logits[:1])
+    assert greedy.argmax().item() == 3 and torch.isinf(greedy).sum() == 3
 
 
 def test_watch_stops_only_the_rows_still_decoding_past_the_deadline():
