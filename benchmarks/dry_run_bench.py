@@ -8,8 +8,9 @@ model folder converted beforehand, as after a first run). Printed per backend:
 
 - engine start: loading the engine (`shared_backend`, then reused by the pipeline), outside the pipeline's timing;
 - time per stage: Beam's own per-transform execution time (the `TOTAL_MSECS` monitoring info of every step,
-  summed per stage: seeds, skill extraction, catalog, instructions, responses, filters, LintSeq, pragmatic, sink,
-  card; `runner` is the wall time no step accounts for: scheduling, shuffles, bundle set-up);
+  summed per stage: seeds, skill extraction, catalog, instructions, responses, filters, LintSeq, pragmatic, sink;
+  card: writing the card and moving the folder in place after the pipeline, as `skillseq run` does; `runner` is
+  the wall time no step accounts for: scheduling, shuffles, bundle set-up);
 - per teacher stage: completion tokens and tokens/s through the pipeline (`<stage>_completion_tokens` over
   `<stage>_teacher_ms`: constrained decoding, cache, JSON retries, Beam's batching included), beside the bare
   engine's tokens/s on the same requests: every request the stage sent, prompts as the backend renders them,
@@ -32,15 +33,17 @@ from apache_beam.metrics import monitoring_infos
 
 from skillseq import progress
 from skillseq.config import load_config
-from skillseq.pipelines.build import build
+from skillseq.pipelines.build import build, card_info
 from skillseq.pipelines.run import counters, pipeline_options
 from skillseq.teachers import default_model_dir
 from skillseq.teachers.teacher import shared_backend
+from skillseq.transforms.sinks import finish_dataset
 
 TARGET_S, TARGET_RATIO = 180.0, 0.5
 # Step-name prefixes -> stage, first match wins; Beam names steps "Outer/Inner/..." after the composites.
 STAGES = [
     ("ReadSeeds", "seeds"),
+    ("DecontaminateSeeds", "seeds"),
     ("SkillMix/ExtractSkills", "skill extraction"),
     ("SkillMix/BuildSkillCatalog", "catalog"),
     ("SkillMix/BuildQueryTypes", "catalog"),
@@ -137,12 +140,15 @@ def bench(backend: str, config: str, sets: list[str], workdir: str) -> dict:
     started = time.perf_counter()
     result = pipeline.run()
     result.wait_until_finish()
+    metrics = counters(result)
+    written = time.perf_counter()
+    finish_dataset(cfg.output, card_info(cfg), metrics)  # as `skillseq run` does after the pipeline
     wall = time.perf_counter() - started
     del engine.generate  # unwrap
 
     seconds = step_seconds(result)
+    seconds["card"] += time.perf_counter() - written
     seconds["runner"] = max(0.0, wall - sum(seconds.values()))
-    metrics = counters(result)
     teacher = {}
     for stage, jobs_of_stage in jobs.items():
         tokens = metrics.get(f"skillseq.teacher/{stage}_completion_tokens", 0)
