@@ -30,7 +30,9 @@ def teacher_cfg(default_model, tmp_path):
     """A small, fast config for the default teacher on transformers, with a response cache in tmp_path."""
     from skillseq.config import TeacherConfig
 
-    return TeacherConfig(max_new_tokens=24, batch_size=4, json_retries=1, cache_dir=str(tmp_path / "responses"))
+    return TeacherConfig(
+        max_new_tokens=24, batch_size=4, json_retries=1, threads=1, cache_dir=str(tmp_path / "responses")
+    )
 
 
 @pytest.fixture
