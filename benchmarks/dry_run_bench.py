@@ -54,13 +54,11 @@ STAGES = [
     ("SkillMix/DropNearDuplicates", "filters"),
     ("SkillMix/Decontaminate", "filters"),
     ("LintSeq", "LintSeq"),
-    ("PragmaticExamples", "pragmatic"),
+    ("PragmaticExamples", "pragmatic"),  # its teacher steps (inputs, descriptions, alternatives) included
     ("WriteDataset/CardAndMove", "card"),
     ("WriteDataset", "sink"),
 ]
 ORDER = [*dict.fromkeys(stage for _, stage in STAGES), "other steps", "runner"]
-TEACHER_STAGES = {"skillmix.extract": "skill extraction", "skillmix.instruction": "instructions"}
-TEACHER_STAGES |= {"skillmix.response": "responses", "skillmix.judge": "filters"}
 
 
 def stage_of(step: str) -> str:
@@ -165,15 +163,16 @@ def rate(tokens: float, seconds: float) -> float:
 
 def report(r: dict) -> None:
     print(f"\n== {r['backend']}: engine start {r['engine_s']:.1f} s, pipeline {r['wall']:.1f} s")
-    print(f"{'stage':<18}{'time s':>9}{'requests':>10}{'tokens':>8}{'tok/s':>8}{'bare tok/s':>12}{'ratio':>7}")
-    by_stage = {TEACHER_STAGES.get(name, name): (name, t) for name, t in r["teacher"].items()}
+    print(f"{'stage':<18}{'time s':>9}")
     for stage in ORDER:
-        line = f"{stage:<18}{r['seconds'].get(stage, 0.0):>9.1f}"
-        if stage in by_stage:
-            t = by_stage[stage][1]
-            ours, bare = rate(t["tokens"], t["seconds"]), rate(*t["bare"])
-            line += f"{t['requests']:>10}{t['tokens']:>8}{ours:>8.1f}{bare:>12.1f}{rate(ours, bare):>7.2f}"
-        print(line)
+        print(f"{stage:<18}{r['seconds'].get(stage, 0.0):>9.1f}")
+    print(f"{'teacher stage':<24}{'requests':>9}{'tokens':>8}{'time s':>8}{'tok/s':>8}{'bare tok/s':>11}{'ratio':>7}")
+    for name, t in r["teacher"].items():
+        ours, bare = rate(t["tokens"], t["seconds"]), rate(*t["bare"])
+        print(
+            f"{name:<24}{t['requests']:>9}{t['tokens']:>8}{t['seconds']:>8.1f}{ours:>8.1f}{bare:>11.1f}"
+            f"{rate(ours, bare):>7.2f}"
+        )
     t = r["teacher"].values()
     ours = rate(sum(x["tokens"] for x in t), sum(x["seconds"] for x in t))
     bare = rate(sum(x["bare"][0] for x in t), sum(x["bare"][1] for x in t))
