@@ -86,8 +86,11 @@ def test_skillmix_end_to_end_on_the_default_teacher(tmp_path):
     rows = {name: datasets.load_dataset(str(folder), name, split="train", cache_dir=cache) for name in configs}
     skill_sources = {e for s in rows.get("skills", []) for e in s["examples"]}
     extract_rejects = {r["id"] for r in rows.get("rejected", []) if r["stage"] == "skillmix.extract"}
-    for seed in SEEDS:  # every seed was asked: it gave a skill or a rejected reply
-        assert seed.id in skill_sources or f"seed:{seed.id}" in extract_rejects
+    # Names that are not skills are rejected by the catalog, with every source that named them.
+    refused_from = {s for r in rows.get("rejected", []) if r["reason"] == "not_a_skill"
+                    for s in json.loads(r["payload"])["sources"]}  # fmt: skip
+    for seed in SEEDS:  # every seed was asked: it gave a skill, a rejected reply, or names that are not skills
+        assert seed.id in skill_sources | refused_from or f"seed:{seed.id}" in extract_rejects
     for record in rows.get("instructions", []):
         assert record["teacher_model"] == "HuggingFaceTB/SmolLM2-135M-Instruct" and record["prompt_version"]
         assert len(record["skills"]) == 2 and record["completion_tokens"] > 0

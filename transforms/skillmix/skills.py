@@ -18,6 +18,7 @@ step on one worker (mentions are a few per seed, so thousands of seeds fit in me
 
 from __future__ import annotations
 
+import json
 import re
 import unicodedata
 from collections import Counter, defaultdict
@@ -362,7 +363,8 @@ class _BuildCatalog(beam.DoFn):
             mentions, refused = split_not_skills(mentions)
             for name, (why, sources) in refused.items():
                 detail = f"{why} (named by {', '.join(sorted(sources)[:5])})"
-                yield self.ctx.drop(f"{self.kind}:{name}", CATALOG, "not_a_skill", detail, name)
+                payload = json.dumps({"name": name, "sources": sorted(sources)})  # every source, for accounting
+                yield self.ctx.drop(f"{self.kind}:{name}", CATALOG, "not_a_skill", detail, payload)
         kept, dropped = build_catalog(
             mentions,
             self.similarity,
