@@ -157,7 +157,12 @@ def render_body(
     ]
     # Teacher accounting comes from Beam metrics, known only once the run is over, and describes this run rather
     # than the data (a resumed run has more cache hits): it goes last, after everything a rerun reproduces.
-    teacher = [[k.split("/", 1)[1], v] for k, v in sorted(counters.items()) if k.startswith("skillseq.teacher/")]
+    # Wall-clock counters (`*_ms`) stay out: they differ between identical runs; the summary and benchmarks show them.
+    teacher = [
+        [k.split("/", 1)[1], v]
+        for k, v in sorted(counters.items())
+        if k.startswith("skillseq.teacher/") and not k.endswith("_ms")
+    ]
     if teacher:
         parts += [
             RUN_METRICS,
