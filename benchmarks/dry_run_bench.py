@@ -30,6 +30,7 @@ from collections import defaultdict
 
 import apache_beam as beam
 from apache_beam.metrics import monitoring_infos
+from teacher_bench import bare_transformers, bare_vllm  # benchmarks/ is on the path of a script run from it
 
 from skillseq import progress
 from skillseq.config import load_config
@@ -89,36 +90,15 @@ def record_requests(engine) -> dict[str, list]:
 
 
 def bare_tokens(backend: str, engine, jobs, cfg) -> tuple[int, float]:
-    """Completion tokens and seconds of the bare engine on `jobs`: unconstrained, its own sampling."""
+    """Completion tokens and seconds of the bare engine on `jobs`: unconstrained, its own sampling, in the
+    pipeline's batch size."""
     requests = [r for r, _ in jobs]
-    tokens, started = 0, time.perf_counter()
+    bare = bare_vllm if backend == "vllm" else bare_transformers
+    tokens, seconds = 0, 0.0
     for i in range(0, len(requests), cfg.batch_size):
-        chunk = requests[i : i + cfg.batch_size]
-        if backend == "vllm":
-            from vllm import SamplingParams
-
-            chats = [[{"role": role, "content": text} for role, text in r.messages] for r in chunk]
-            params = SamplingParams(temperature=cfg.temperature, top_p=cfg.top_p, max_tokens=cfg.max_new_tokens)
-            outputs = engine.llm.chat(chats, params, use_tqdm=False)
-            tokens += sum(len(o.outputs[0].token_ids) for o in outputs)
-            continue
-        import torch
-
-        tok, model = engine.tokenizer, engine.model
-        enc = tok([engine.prompt(r) for r in chunk], return_tensors="pt", padding=True, add_special_tokens=False)
-        with torch.inference_mode():
-            out = model.generate(
-                **enc,
-                max_new_tokens=cfg.max_new_tokens,
-                do_sample=True,
-                temperature=cfg.temperature,
-                top_p=cfg.top_p,
-                pad_token_id=tok.pad_token_id,
-            )
-        for row in out[:, enc["input_ids"].shape[1] :].tolist():
-            stop = next((j for j, t in enumerate(row) if t in engine.eos_ids), None)
-            tokens += len(row) if stop is None else stop + 1
-    return tokens, time.perf_counter() - started
+        t, s = bare(engine, requests[i : i + cfg.batch_size], cfg)
+        tokens, seconds = tokens + t, seconds + s
+    return tokens, seconds
 
 
 def bench(backend: str, config: str, sets: list[str], workdir: str) -> dict:
