@@ -157,3 +157,10 @@ def test_threads_share_the_fork_server_and_each_batch_gets_its_own_child():
         pids.append(pid)
     assert len(set(pids)) == len(pids)  # no child ran two batches
     assert not [pid for _, r in results for pid in r.pids if psutil.pid_exists(pid)]
+
+
+def test_an_input_that_is_no_literal_is_evaluated_per_call_in_the_programs_globals():
+    code = "import io\n\ndef f(fp, xs):\n    xs.append(fp.read())\n    return xs\n"
+    calls = [Call(0, "f", "(io.StringIO('ab'), list(range(2)))")] * 2 + [Call(0, "f", "(nowhere, [])")]
+    out = run_batch([code], calls, FAST).outcomes
+    assert [(o.status, o.value) for o in out] == [("ok", "[0, 1, 'ab']")] * 2 + [("raised", "NameError")]

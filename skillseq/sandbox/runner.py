@@ -98,7 +98,7 @@ class Limits:
 class Call:
     program: int
     entry_point: str
-    args: str  # repr of a tuple of literals, read with ast.literal_eval in the child
+    args: str  # a tuple of literals (pickled once), or any expression evaluated per call in the program's globals
     timeout_s: float | None = None  # this call's limit, at most limits.call_timeout_s
 
 
