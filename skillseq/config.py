@@ -181,11 +181,12 @@ class PragmaticConfig(_Model):
     max_alternatives: Annotated[int, Field(ge=1, le=10000)] = 64
     max_candidates: Annotated[int, Field(ge=1, le=10000)] = 64
     alternatives: list[Literal["mutants", "teacher"]] = ["mutants"]
-    input_sources: list[Literal["tests", "docstring", "signature", "body", "teacher", "probe"]] = [
+    input_sources: list[Literal["tests", "docstring", "signature", "body", "teacher", "objects", "probe"]] = [
         "tests",
         "docstring",
         "signature",
         "body",
+        "objects",
         "probe",
     ]
     teacher_samples: Annotated[int, Field(ge=1, le=100)] = 4

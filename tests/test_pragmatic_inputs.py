@@ -14,6 +14,7 @@ from skillseq.transforms.pragmatic.python_domain import (
     body_types,
     candidate_inputs,
     docstring_inputs,
+    object_choices,
     parse_argument_lists,
     probe_inputs,
     raised_names,
@@ -23,7 +24,7 @@ from skillseq.transforms.pragmatic.regex_domain import boundary_strings, candida
 from skillseq.transforms.seeds import stdlib_seeds
 
 LIMITS = SandboxConfig(call_timeout_s=0.5, batch_timeout_s=30)
-SEEDS = {s: 1 for s in ("signature", "body", "probe")}
+SEEDS = {s: 1 for s in ("signature", "body", "objects", "probe")}
 
 
 def _values(texts):
@@ -95,7 +96,9 @@ def test_candidates_keep_source_order_and_arity():
     code = 'def f(x, y=0):\n    """\n    >>> f(3)\n    3\n    """\n    return x + y\n'
     inputs, sources = candidate_inputs(code, "f", "assert candidate(1, 2) == 3\n", 12, SEEDS, ["7", "1, 2, 3"])
     assert inputs[:2] == ["(1, 2)", "(3,)"] and sources[:2] == ["tests", "docstring"]
-    assert sources == sorted(sources, key=["tests", "docstring", "signature", "body", "teacher", "probe"].index)
+    assert sources == sorted(
+        sources, key=["tests", "docstring", "signature", "body", "teacher", "objects", "probe"].index
+    )
     assert "(1, 2, 3)" not in inputs  # too many arguments for f
     only = candidate_inputs(code, "f", None, 12, SEEDS, ["7"], only=("teacher", "probe"))
     assert only[0][0] == "(7,)" and set(only[1]) == {"teacher", "probe"}
@@ -156,3 +159,26 @@ def test_rows_say_whether_the_target_is_told_apart():
     blind = core.Task(**{**task.__dict__, "inputs": ["('ABDD',)", "('xyzDDD',)"], "shown_inputs": ["ABDD", "xyzDDD"],
                          "input_sources": ["positive"] * 2})  # fmt: skip
     assert core.choose(blind, core.execute(blind, LIMITS), k=3, seed=0).distinguishable is False
+
+
+def test_objects_have_the_attributes_the_body_reads_or_are_called():
+    fn = ast.parse("def f(node, fp, key):\n    fp.write(node.body)\n    return key(fp.getvalue())\n").body[0]
+    assert object_choices(fn, "node") and all("'ast')" in e for e in object_choices(fn, "node"))
+    assert {"__import__('io').StringIO('one\\ntwo 2\\n')"} <= set(object_choices(fn, "fp"))
+    assert "len" in object_choices(fn, "key") and "0" not in object_choices(fn, "key")
+
+
+def test_a_function_of_a_syntax_tree_becomes_a_row_only_with_objects():
+    code = "def width(tree):\n    return len(tree.body) + tree.body[0].lineno\n"
+    without = core.python_task("o/1", "o/1", code, None, None, 16, 16, seed=0, input_sources=("body", "probe"))
+    assert core.choose(without, core.execute(without, LIMITS), k=3, seed=0).reason == "target_fails_all_inputs"
+    task = core.python_task("o/1", "o/1", code, None, None, 16, 16, seed=0)
+    choice = core.choose(task, core.execute(task, LIMITS), k=3, seed=0)
+    assert choice.input_sources.get("objects", 0) > 0
+    assert all(shown.startswith("(__import__('ast')") for shown, _ in choice.examples)
+
+
+def test_body_draws_include_the_values_around_the_constants_a_number_is_compared_with():
+    code = "def f(n, s):\n    if n > 5:\n        return s.upper()\n    return s\n"
+    firsts = {ast.literal_eval(t)[0] for t in body_inputs(code, "f", 40, seed=1)}
+    assert {4, 5, 6} <= firsts

@@ -211,7 +211,8 @@ def _run_target(task: Task, limits) -> list[Outcome]:
 def usable_inputs(task: Task, target: list[Outcome]) -> list[int]:
     """Inputs kept for the matrix: where the target returned, or raised an exception it raises on purpose
     (regex: all, since an error means "no match"); at most `task.keep` of them, those someone wrote down
-    (tests, docstring, teacher) before those drawn (signature, body, probe), each in order."""
+    (tests, docstring, teacher) before those drawn (signature, body, objects, probe), and of those drawn, the ones
+    where the target returned before those where it raised, each in order."""
     if task.domain == "regex":
         usable = list(range(len(task.inputs)))
     else:
@@ -219,7 +220,7 @@ def usable_inputs(task: Task, target: list[Outcome]) -> list[int]:
     if not task.keep or len(usable) <= task.keep:
         return usable
     given = [u for u in usable if task.input_sources and task.input_sources[u] in _GIVEN][: task.keep]
-    drawn = [u for u in usable if u not in given]
+    drawn = sorted((u for u in usable if u not in given), key=lambda u: not target[u].ok)  # values before raises
     return sorted(given + drawn[: task.keep - len(given)])
 
 

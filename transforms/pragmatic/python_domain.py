@@ -7,7 +7,10 @@
 4. `body`: for unannotated parameters, a type inferred from the default value and how the body uses the
    name (isinstance, methods, len/iteration/indexing, arithmetic and comparisons with constants);
 5. `teacher`: argument lists the teacher proposed (parsed with `ast.literal_eval`);
-6. `probe`: seeded small values of a few types for every parameter.
+6. `objects`: values no literal can write (syntax trees, files, functions, code, classes, dates, patterns...)
+   as expressions the sandbox evaluates per call: for a parameter whose attributes the body reads (or that
+   it calls), the objects that have those attributes (or are callable); for any other, a few of every kind;
+7. `probe`: seeded small values of a few types for every parameter.
 
     >>> inputs_from_tests("def check(candidate):\\n    assert candidate([1, 2], 3) == 4\\n    assert candidate(x) == 1\\n")
     ['([1, 2], 3)']
@@ -30,11 +33,13 @@ from __future__ import annotations
 
 import ast
 import doctest
+import inspect
 
+import numpy as np
 from hypothesis import HealthCheck, Phase, given, seed, settings
 from hypothesis import strategies as st
 
-SOURCES = ("tests", "docstring", "signature", "body", "teacher", "probe")
+SOURCES = ("tests", "docstring", "signature", "body", "teacher", "objects", "probe")
 
 _TEXT = st.text(alphabet=st.characters(min_codepoint=32, max_codepoint=126), max_size=10)
 _SCALARS = {
@@ -61,6 +66,7 @@ _PROBE = st.one_of(
     st.floats(-10, 10, allow_nan=False, allow_infinity=False),
     st.booleans(),
     st.none(),
+    st.binary(max_size=6),
 )
 
 
@@ -305,7 +311,8 @@ def _usage(fn: ast.FunctionDef, name: str) -> str | None:
                 if kinds:
                     found.setdefault("operator", kinds[0])
         elif isinstance(node, ast.Call) and _name(node.func) in _CONTAINER_CALLS and any(map(is_name, node.args)):
-            found.setdefault("container", "list")
+            if not (_name(node.func) in ("min", "max") and len(node.args) > 1):  # max(a, b) compares scalars
+                found.setdefault("container", "list")
         elif isinstance(node, ast.Call) and _name(node.func) == "range" and any(map(is_name, node.args)):
             found.setdefault("operator", "count")
         elif isinstance(node, ast.For | ast.comprehension) and is_name(node.iter):
@@ -353,7 +360,31 @@ def body_inputs(code: str, entry_point: str, n: int, seed: int) -> list[str]:
         _strategy(a.annotation) if k == "annotation" else _BODY.get(k, _PROBE)
         for a, k in zip(_params(fn), kinds, strict=True)
     ]
+    strategies = [
+        st.one_of(st.sampled_from(edges), s)
+        if k in ("int", "count", "float") and (edges := boundaries(fn, a.arg))
+        else s
+        for a, k, s in zip(_params(fn), kinds, strategies, strict=True)
+    ]
     return _draw(_calls(fn, strategies), n, seed)
+
+
+def boundaries(fn: ast.FunctionDef, name: str) -> list[int]:
+    """c - 1, c and c + 1 for every integer constant c the body compares the name with: the mutants change such
+    constants and comparisons, and these values tell them apart.
+
+    >>> boundaries(ast.parse("def f(n):\\n    return n > 2 or 10 <= n").body[0], "n")
+    [1, 2, 3, 9, 10, 11]
+    """
+    found = set()
+    for node in ast.walk(fn):
+        if isinstance(node, ast.Compare):
+            sides = [node.left, *node.comparators]
+            if any(isinstance(x, ast.Name) and x.id == name for x in sides):
+                for x in sides:
+                    if isinstance(x, ast.Constant) and type(x.value) is int:
+                        found |= {x.value - 1, x.value, x.value + 1}
+    return sorted(found)
 
 
 def probe_inputs(code: str, entry_point: str, n: int, seed: int) -> list[str]:
@@ -377,13 +408,100 @@ def parse_argument_lists(texts: list[str]) -> list[str]:
     return out
 
 
+# Objects of the standard library that no literal writes, as the expressions the sandbox evaluates (programs'
+# globals may lack the modules, hence __import__). Built here only to read their attributes.
+OBJECTS = (
+    "__import__('ast').parse('x = 1 + 2\\ndef f(a, b=1):\\n    \\'Doc.\\'\\n    return a\\n')",
+    "__import__('ast').parse('def f(a):\\n    \\'Doc.\\'\\n    return a * 2\\n').body[0]",
+    "__import__('ast').parse('x + 1', mode='eval').body",
+    "__import__('io').StringIO('one\\ntwo 2\\n')",
+    "__import__('io').BytesIO(b'one\\ntwo 2\\n')",
+    "(lambda *args, **kwargs: args)",
+    "len",
+    "(lambda x: x + 1).__code__",
+    "int",
+    "ValueError('bad value')",
+    "object()",
+    "__import__('datetime').date(2020, 2, 29)",
+    "__import__('decimal').Decimal('2.5')",
+    "__import__('fractions').Fraction(1, 3)",
+    "__import__('re').compile('a+b')",
+    "__import__('re').match('a+', 'aab')",
+    "iter([1, 2, 3])",
+    "range(5)",
+    "bytearray(b'abc')",
+    "__import__('collections').OrderedDict(a=1, b=2)",
+    "__import__('types').SimpleNamespace(name='x', value=1)",
+    "__import__('dataclasses').make_dataclass('Point', ['x', 'y'])(1, 2)",
+    "__import__('time').gmtime(86400)",
+    "__import__('sys')._getframe()",
+    "__import__('asyncio').sleep(0)",
+    "__import__('concurrent.futures').futures.Future()",
+)
+_LITERALS = ("0", "1", "3", "-1", "''", "'abc'", "'a b\\nc'", "'utf-8'", "[1, 2]", "None", "True", "b'ab'")
+_POOL = (*OBJECTS, *_LITERALS)
+
+
+def _look(expression: str) -> tuple[set[str], bool]:
+    """The attributes of one of our own constant expressions, and whether it is callable."""
+    value = eval(expression)  # noqa: S307 - a constant of this module, never a record's text
+    if inspect.iscoroutine(value):
+        value.close()
+    return set(dir(value)), callable(value)
+
+
+_ATTRIBUTES = {e: _look(e)[0] for e in _POOL}
+_CALLABLE = [e for e in _POOL if _look(e)[1]]
+
+
+def object_choices(fn: ast.FunctionDef, name: str) -> list[str]:
+    """Values for a parameter: those with every attribute the body reads from it (else with the most of them),
+    the callable ones when the body calls it; every object and literal when the body says neither."""
+    read, called = set(), False
+    for node in ast.walk(fn):
+        if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == name:
+            read.add(node.attr)
+        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == name:
+            called = True
+    if called:
+        return _CALLABLE
+    best = max(len(read & a) for a in _ATTRIBUTES.values())
+    return [e for e in _POOL if len(read & _ATTRIBUTES[e]) == best]
+
+
+def object_inputs(code: str, entry_point: str, n: int, seed: int) -> list[str]:
+    """Up to n argument tuples (expressions) for the required parameters (`object_choices`), seeded."""
+    fn = function_node(code, entry_point)
+    params = _params(fn) if fn else None
+    if not params:
+        return []
+    required = max(len(params) - len(fn.args.defaults), 1)
+    choices = [object_choices(fn, a.arg) for a in params[:required]]
+    gen, out = np.random.default_rng(seed), []
+    for _ in range(4 * n):
+        parts = [c[gen.integers(len(c))] for c in choices]
+        text = "(" + ", ".join(parts) + ("," if len(parts) == 1 else "") + ")"
+        if text not in out:
+            out.append(text)
+        if len(out) == n:
+            break
+    return out
+
+
+def _arity(args: str) -> int:
+    try:
+        return len(ast.literal_eval(args))
+    except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+        return len(ast.parse(args, mode="eval").body.elts)
+
+
 def fits(code: str, entry_point: str, args: str) -> bool:
     """Whether the argument tuple has an arity the function accepts (always True if it cannot be read)."""
     fn = function_node(code, entry_point)
     if fn is None:
         return True
     params = fn.args.posonlyargs + fn.args.args
-    n = len(ast.literal_eval(args))
+    n = _arity(args)
     return len(params) - len(fn.args.defaults) <= n and (n <= len(params) or fn.args.vararg is not None)
 
 
@@ -397,8 +515,8 @@ def candidate_inputs(
     only: tuple[str, ...] = SOURCES,
 ) -> tuple[list[str], list[str]]:
     """Up to n distinct argument tuples, in source order, and the source of each (`seeds`: one per source,
-    `only`: the sources to use). Draws from the signature and the body stop at 3/4 of n, so the teacher and
-    the probe always get a say when a guessed type is wrong."""
+    `only`: the sources to use). Draws from the signature and the body stop at 5/8 of n, so the teacher, the
+    objects (at most n/4, up to 7/8 of n) and the probe always get a say when a guessed type is wrong."""
     inputs: list[str] = []
     sources: list[str] = []
     for source in SOURCES:
@@ -406,7 +524,8 @@ def candidate_inputs(
             break
         if source not in only:
             continue
-        room = n - n // 4 if source in ("signature", "body") else n  # drawn guesses leave the probe some room
+        # drawn guesses leave the probe some room
+        room = {"signature": n - 3 * n // 8, "body": n - 3 * n // 8, "objects": n - n // 8}.get(source, n)
         if len(inputs) >= room:
             continue
         wanted = room - len(inputs) + 4  # draws cost milliseconds each: ask for what fits, and a few spare
@@ -420,6 +539,8 @@ def candidate_inputs(
             found = body_inputs(code, entry_point, wanted, seeds["body"])
         elif source == "teacher":
             found = parse_argument_lists(list(teacher))
+        elif source == "objects":
+            found = object_inputs(code, entry_point, min(wanted, n // 4), seeds["objects"])
         else:
             found = probe_inputs(code, entry_point, wanted, seeds["probe"])
         for args in found:
