@@ -164,3 +164,18 @@ def test_an_input_that_is_no_literal_is_evaluated_per_call_in_the_programs_globa
     calls = [Call(0, "f", "(io.StringIO('ab'), list(range(2)))")] * 2 + [Call(0, "f", "(nowhere, [])")]
     out = run_batch([code], calls, FAST).outcomes
     assert [(o.status, o.value) for o in out] == [("ok", "[0, 1, 'ab']")] * 2 + [("raised", "NameError")]
+
+
+def test_submodules_of_packages_the_server_imported_load_in_the_child():
+    # As root the child drops to a uid that cannot enter the interpreter's home: ctypes, encodings and json
+    # were imported before that, and their submodules (and codecs) must still be found.
+    code = (
+        "def f(name):\n"
+        "    if name == 'cp1252':\n"
+        "        return 'é'.encode(name)\n"
+        "    __import__(name)\n"
+        "    return name\n"
+    )
+    names = ["ctypes.util", "ctypes.macholib.dyld", "json.tool", "cp1252"]
+    out = run_batch([code], [Call(0, "f", repr((n,))) for n in names], FAST).outcomes
+    assert [(o.status, o.value) for o in out] == [("ok", repr(n)) for n in names[:3]] + [("ok", "b'\\xe9'")]

@@ -174,7 +174,9 @@ def confine(job, libc, server_layers):
         layers.append("no_new_privs")
     if uid is not None:
         # The dropped uid cannot traverse the interpreter's home (e.g. /root): keep the stdlib dirs open.
-        sys.path[:] = [f"/proc/self/fd/{os.open(p, os.O_RDONLY | os.O_DIRECTORY)}" for p in STDLIB]
+        opened = {p: f"/proc/self/fd/{os.open(p, os.O_RDONLY | os.O_DIRECTORY)}" for p in STDLIB}
+        sys.path[:] = opened.values()
+        reroot_packages(opened)
     t0 = time.monotonic()
     if _landlock(workdir, STDLIB):
         layers.append("landlock")
@@ -194,6 +196,20 @@ def confine(job, libc, server_layers):
     os.environ.clear()
     os.environ.update({"HOME": workdir, "TMPDIR": workdir, "PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"})
     return layers
+
+
+def reroot_packages(opened):
+    """Packages the server imported (ctypes, encodings, json...) find their submodules through `__path__`:
+    point it at the open stdlib dirs too, or `import ctypes.util` or a codec lookup fails for the dropped uid."""
+    for module in list(sys.modules.values()):
+        path = getattr(module, "__path__", None)
+        if not isinstance(path, list):
+            continue
+        for i, entry in enumerate(path):
+            for real, alias in opened.items():
+                if entry == real or entry.startswith(real + os.sep):
+                    path[i] = alias + entry[len(real) :]
+                    break
 
 
 def _landlock(workdir, stdlib):
