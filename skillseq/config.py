@@ -86,8 +86,9 @@ class TeacherConfig(_Model):
     # Per request, vllm and transformers backends: past it a request is rejected with `timeout`, its batch goes on.
     # (The openai backend has its own, openai.timeout_s, per HTTP attempt.)
     timeout_s: Annotated[float, Field(gt=0)] = 600.0
-    # CPU threads of the transformers engine (torch.set_num_threads); None: torch's default, one per core. On a
-    # small or shared machine 1 is much faster: OpenMP threads that wait for a descheduled peer stall each step.
+    # CPU threads of the engine (torch.set_num_threads). transformers: None is torch's default, one per core; vLLM
+    # on CPU: None is 1. On a small or shared machine 1 is much faster: OpenMP threads that wait for a descheduled
+    # peer stall each step.
     threads: Annotated[int, Field(ge=1, le=1024)] | None = None
     cache_dir: str | None = "./.cache/skillseq/responses"
     engine_args: dict[str, Any] = {}

