@@ -15,8 +15,8 @@ On a GPU vLLM starts its engine in a child process, so an entry-point script nee
   run's whole generation.
 
 On every device, JSON replies are compact (`disable_any_whitespace`): the grammar allows no whitespace between
-JSON tokens. The default model otherwise spent a fifth of its JSON tokens on indentation (21% in a dry run), and replies cut
-at `max_new_tokens` had to be asked again.
+JSON tokens. The default model otherwise spent a fifth of its JSON tokens on indentation (21% in a dry run),
+and replies cut at `max_new_tokens` had to be asked again.
 
 A batch is queued with `LLM.enqueue_chat` and the engine stepped here, so that `teacher.timeout_s` can abort the
 requests still running past it (each becomes a `timeout` failure) while the rest of the batch finishes.
