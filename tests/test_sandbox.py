@@ -179,3 +179,26 @@ def test_submodules_of_packages_the_server_imported_load_in_the_child():
     names = ["ctypes.util", "ctypes.macholib.dyld", "json.tool", "cp1252"]
     out = run_batch([code], [Call(0, "f", repr((n,))) for n in names], FAST).outcomes
     assert [(o.status, o.value) for o in out] == [("ok", repr(n)) for n in names[:3]] + [("ok", "b'\\xe9'")]
+
+
+def test_a_returned_generator_or_iterator_is_compared_by_its_items():
+    code = (
+        "import itertools\n\n"
+        "def f(kind, n):\n"
+        "    if kind == 'gen':\n"
+        "        return (i * i for i in range(n))\n"
+        "    if kind == 'map':\n"
+        "        return map(str, range(n))\n"
+        "    if kind == 'late':\n"
+        "        return (1 // (i - 1) for i in range(n))\n"
+        "    return itertools.count(n)\n"
+    )
+    args = [("gen", 3), ("gen", 4), ("map", 2), ("late", 3), ("count", 0)]
+    out = run_batch([code], [Call(0, "f", repr(a)) for a in args], FAST).outcomes
+    assert [(o.status, o.value) for o in out[:4]] == [
+        ("ok", "<generator>[0, 1, 4]"),
+        ("ok", "<generator>[0, 1, 4, 9]"),
+        ("ok", "<map>['0', '1']"),
+        ("raised", "ZeroDivisionError"),  # raised while drawn, inside the call
+    ]
+    assert out[4].ok and out[4].value.startswith("<count>[0, 1, 2") and out[4].value.endswith(", 199, ...]")

@@ -33,6 +33,7 @@ import errno
 import hashlib
 import importlib.util
 import io
+import itertools
 import json
 import math
 import os
@@ -43,6 +44,7 @@ import signal
 import socket
 import sys
 import time
+import types
 
 # Modules a program may import after confinement without touching the disk (loaded once, in the server).
 PRELOAD = (
@@ -72,6 +74,7 @@ WALLS = {}
 SECCOMP = [None]  # seccomp_template()
 WALL_TIME = [0.0]  # seconds this child spent on Landlock and seccomp (benchmarks/pragmatic_bench.py)
 STDLIB = []  # the interpreter's own module dirs, the only ones a child may read besides SYSTEM_LIBS
+LAZY_ITEMS = 200  # items of a returned generator or builtin iterator that make up its value
 
 
 class CallTimeout(BaseException):
@@ -290,9 +293,14 @@ def _drop_capabilities(libc):
 
 
 def canon(x, depth=0):
-    """A canonical, address-free repr: sets sorted, dict items sorted, floats to 12 significant digits."""
+    """A canonical, address-free repr: sets sorted, dict items sorted, floats to 12 significant digits; a
+    generator (or map, zip, itertools... iterator) is its first LAZY_ITEMS items, drawn within the call's time."""
     if depth > 50:
         return "..."
+    if isinstance(x, types.GeneratorType) or (type(x).__module__ in ("builtins", "itertools") and _iterator(x)):
+        items = list(itertools.islice(x, LAZY_ITEMS + 1))
+        more = ", ..." if len(items) > LAZY_ITEMS else ""
+        return f"<{type(x).__name__}>[" + ", ".join(canon(v, depth + 1) for v in items[:LAZY_ITEMS]) + more + "]"
     if isinstance(x, bool) or x is None or isinstance(x, (int, str, bytes)):
         return repr(x)
     if isinstance(x, float):
@@ -310,6 +318,10 @@ def canon(x, depth=0):
         return "{" + ", ".join(items) + "}"
     r = repr(x)
     return f"<{type(x).__name__}>" if " at 0x" in r else r
+
+
+def _iterator(x):
+    return hasattr(type(x), "__next__") and hasattr(type(x), "__iter__")
 
 
 class CappedWriter(io.TextIOBase):
