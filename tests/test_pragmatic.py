@@ -10,6 +10,7 @@ from apache_beam.testing.util import assert_that, equal_to
 
 from skillseq.config import Config, PragmaticConfig, SandboxConfig
 from skillseq.context import RunContext
+from skillseq.sandbox import Outcome
 from skillseq.schema import PragmaticExample, Program
 from skillseq.transforms.pragmatic import PragmaticExamples, core, shipped_regexes
 from skillseq.transforms.pragmatic.mutants import mutants
@@ -35,6 +36,39 @@ def test_mutants_cover_each_kind_and_are_deterministic():
         assert fragment in joined, fragment
     assert any("pass" in m and "return" in m for m in out)  # statement deletion
     assert len(set(out)) == len(out) and code not in out
+
+
+def test_mutants_reach_strings_conditions_slices_calls_and_loops():
+    code = (
+        "def f(xs, s, n):\n"
+        '    """Doc."""\n'
+        "    out = []\n"
+        "    for x in xs[1:n]:\n"
+        "        if x:\n"
+        "            continue\n"
+        "        if not s.startswith('ab'):\n"
+        "            break\n"
+        "        out.append(max(x, -n))\n"
+        "    return out if out else s.split(',', 1)\n"
+    )
+    out = mutants(code)
+    joined = "\n".join(out)
+    for fragment in (
+        "s.split('', 1)",  # string constant emptied
+        "if not x:",  # condition negated
+        "return out if not out",
+        "xs[:n]",  # slice bound dropped
+        "xs[1:]",
+        "max(-n, x)",  # arguments swapped
+        "min(x, -n)",  # paired builtins and methods
+        "s.endswith('ab')",
+        "s.rsplit(',', 1)",
+        "max(x, n)",  # unary minus removed
+        "if x:\n            break",  # break and continue swapped
+        "if not s.startswith('ab'):\n            continue",
+    ):
+        assert fragment in joined, fragment
+    assert all('"""Doc."""' in m for m in out)  # a docstring is never mutated: it changes nothing
 
 
 def test_inputs_from_tests_parse_humaneval_assertions():
@@ -134,3 +168,25 @@ def test_stage_on_a_mix_of_good_and_hostile_programs():
             return e.p_target_pragmatic > 0
 
         assert_that(examples | "Check" >> beam.Map(check), equal_to([True] * 4), label="Informative")
+
+
+def test_kept_inputs_prefer_one_of_each_outcome_of_the_target_over_repeats():
+    code = "def f(x):\n    return min(x, 3)\n"
+    inputs = [repr((x,)) for x in (7, 5, 4, 1, "a", 2)]
+    task = core.Task(
+        "t",
+        "t",
+        "python",
+        code,
+        [code],
+        "f",
+        inputs,
+        inputs,
+        ["body"] * 6,
+        keep=4,
+        deliberate=frozenset({"TypeError"}),
+    )
+    target = [Outcome("ok", "3"), Outcome("ok", "3"), Outcome("ok", "3"), Outcome("ok", "1")]
+    target += [Outcome("raised", "TypeError"), Outcome("ok", "2")]
+    # values before raises; within values, 3, 1 and 2 once each before a second 3
+    assert core.usable_inputs(task, target) == [0, 1, 3, 5]

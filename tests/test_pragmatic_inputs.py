@@ -182,3 +182,18 @@ def test_body_draws_include_the_values_around_the_constants_a_number_is_compared
     code = "def f(n, s):\n    if n > 5:\n        return s.upper()\n    return s\n"
     firsts = {ast.literal_eval(t)[0] for t in body_inputs(code, "f", 40, seed=1)}
     assert {4, 5, 6} <= firsts
+
+
+def test_names_say_the_type_when_the_body_does_not():
+    code = "def convert(data, encoding, errors='strict', max_lines=3, fp=None):\n    return codecs.decode(data, encoding, errors)\n"
+    assert body_types(code, "convert") == ["bytes", "encoding", "str", "int", None]
+    drawn = [ast.literal_eval(t) for t in body_inputs(code, "convert", 20, seed=1)]
+    assert all(isinstance(a[0], bytes) and a[1] in ("utf-8", "latin-1", "ascii") for a in drawn)
+    fn = ast.parse("def dump(obj, fp, callback):\n    pass\n").body[0]
+    assert all("IO(" in e for e in object_choices(fn, "fp")) and object_choices(fn, "callback") == [
+        e for e in object_choices(fn, "obj") if e in ("(lambda *args, **kwargs: args)", "len", "int")
+    ]
+    # A stdlib decoder needs a real encoding name: without names no candidate returns, with them most do.
+    task = core.python_task("n/1", "n/1", code, None, None, 16, 16, seed=0, context="import codecs\n")
+    outcomes = core.execute(task, LIMITS)
+    assert sum(o.ok for o in outcomes[0]) >= 8

@@ -212,7 +212,8 @@ def usable_inputs(task: Task, target: list[Outcome]) -> list[int]:
     """Inputs kept for the matrix: where the target returned, or raised an exception it raises on purpose
     (regex: all, since an error means "no match"); at most `task.keep` of them, those someone wrote down
     (tests, docstring, teacher) before those drawn (signature, body, objects, probe), and of those drawn, the ones
-    where the target returned before those where it raised, each in order."""
+    where the target returned before those where it raised, and within each the first input with each distinct
+    outcome before repeats, each in order."""
     if task.domain == "regex":
         usable = list(range(len(task.inputs)))
     else:
@@ -220,7 +221,12 @@ def usable_inputs(task: Task, target: list[Outcome]) -> list[int]:
     if not task.keep or len(usable) <= task.keep:
         return usable
     given = [u for u in usable if task.input_sources and task.input_sources[u] in _GIVEN][: task.keep]
-    drawn = sorted((u for u in usable if u not in given), key=lambda u: not target[u].ok)  # values before raises
+    seen, first = set(), set()  # the first input with each outcome of the target: it takes another path
+    for u in usable:
+        if target[u][:2] not in seen:
+            seen.add(target[u][:2])
+            first.add(u)
+    drawn = sorted((u for u in usable if u not in given), key=lambda u: (not target[u].ok, u not in first))
     return sorted(given + drawn[: task.keep - len(given)])
 
 

@@ -1,8 +1,12 @@
 """Deterministic AST mutants of a Python program: the alternative programs of the Python pragmatic domain.
 
 One mutant per mutation site and replacement: arithmetic and augmented-assignment operators, comparisons,
-boolean operators, `not` removal, integer constants (±1, the boundary mutants), True/False, and statement
-deletion (a statement replaced by `pass`). Mutants that do not parse back, or equal the original text,
+boolean operators, `not` and unary minus removal, integer constants (±1, the boundary mutants), True/False,
+string constants (emptied, or "x" for an empty one), a condition negated (`if`, `while`, `x if c else y`
+when the test is no comparison), a slice bound dropped, the first two positional arguments of a call swapped,
+paired builtins and methods swapped (min/max, any/all, startswith/endswith, lstrip/rstrip, upper/lower,
+find/rfind, split/rsplit, keys/values), `break`/`continue` swapped, and statement deletion (a statement
+replaced by `pass`). Mutants that do not parse back, or equal the original text,
 are dropped; duplicates collapse. Equivalent mutants are not detected here: they give rows identical to
 the target's and are merged with it when the consistency matrix is collapsed.
 
@@ -35,6 +39,9 @@ _CMPOPS = {
     ast.Is: [ast.IsNot],
     ast.IsNot: [ast.Is],
 }
+_PAIRS = ("min max", "any all", "startswith endswith", "lstrip rstrip", "upper lower", "find rfind",
+          "index rindex", "split rsplit", "keys values", "ljust rjust", "isdigit isalpha")  # fmt: skip
+_SWAP = {a: b for pair in _PAIRS for a, b in (pair.split(), pair.split()[::-1])}
 
 
 def _sites(tree: ast.AST):
@@ -49,17 +56,39 @@ def _sites(tree: ast.AST):
                     yield node, ("ops", i), new()
         elif isinstance(node, ast.BoolOp):
             yield node, "op", ast.Or() if isinstance(node.op, ast.And) else ast.And()
-        elif isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Not):
+        elif isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Not | ast.USub):
             yield node, "unwrap", None
         elif isinstance(node, ast.Constant) and type(node.value) is bool:
             yield node, "value", not node.value
         elif isinstance(node, ast.Constant) and type(node.value) is int:
             yield node, "value", node.value + 1
             yield node, "value", node.value - 1
+        elif isinstance(node, ast.Constant) and type(node.value) is str and not _docstring(node):
+            yield node, "value", "" if node.value else "x"
+        elif isinstance(node, ast.Slice):
+            for bound in ("lower", "upper"):
+                if getattr(node, bound) is not None:
+                    yield node, bound, None
+        elif isinstance(node, ast.Call):
+            if len(node.args) >= 2 and not any(isinstance(a, ast.Starred) for a in node.args[:2]):
+                yield node, "args", [node.args[1], node.args[0], *node.args[2:]]
+            if isinstance(node.func, ast.Name) and node.func.id in ("min", "max", "any", "all"):
+                yield node.func, "id", _SWAP[node.func.id]
+            elif isinstance(node.func, ast.Attribute) and node.func.attr in _SWAP:
+                yield node.func, "attr", _SWAP[node.func.attr]
+        if isinstance(node, ast.If | ast.While | ast.IfExp) and not isinstance(node.test, ast.Compare | ast.UnaryOp):
+            yield node, "test", ast.UnaryOp(ast.Not(), node.test)
         if isinstance(node, (ast.FunctionDef, ast.For, ast.While, ast.If, ast.With)):
             for i, stmt in enumerate(node.body):
+                if isinstance(stmt, ast.Break | ast.Continue):
+                    yield node, ("body", i), ast.Continue() if isinstance(stmt, ast.Break) else ast.Break()
                 if not isinstance(stmt, (ast.Pass, ast.Expr)):
                     yield node, ("body", i), None
+
+
+def _docstring(node: ast.Constant) -> bool:
+    """A string that is a statement of its own (a docstring, or a bare string): changing it changes nothing."""
+    return isinstance(getattr(node, "_parent_ref", (None,))[0], ast.Expr)
 
 
 def _apply(node, where, new):
@@ -74,7 +103,7 @@ def _apply(node, where, new):
         name, i = where
         seq = getattr(node, name)
         old = seq[i]
-        seq[i] = new if name == "ops" else ast.Pass()
+        seq[i] = new if new is not None else ast.Pass()
         return lambda: seq.__setitem__(i, old)
     old = getattr(node, where)
     setattr(node, where, new)

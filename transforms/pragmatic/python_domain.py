@@ -34,6 +34,7 @@ from __future__ import annotations
 import ast
 import doctest
 import inspect
+import re
 
 import numpy as np
 from hypothesis import HealthCheck, Phase, given, seed, settings
@@ -343,11 +344,50 @@ def body_types(code: str, entry_point: str) -> list[str | None]:
                 kind = type(value).__name__ if value is not None and _from_value(value) is not None else None
             except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
                 pass
-        out.append(kind or _usage(fn, arg.arg))
+        out.append(kind or _usage(fn, arg.arg) or named_type(arg.arg))
     return out
 
 
-_BODY = {"int": _SCALARS["int"], "count": st.integers(0, 8), **_SCALARS, **_CONTAINERS}
+# A parameter's name, when neither its default nor the body says its type (first match wins).
+_NAMES = (
+    (r"encoding|.*_encoding", "encoding"),
+    (r"errors", "errors"),
+    (r"(is|has|use|allow|strict|verbose|reverse|ignore)(_.*)?|.*_?flag", "bool"),
+    (
+        r"n|i|j|k|num|count|size|width|height|len|length|index|level|depth|indent|lineno|pos|offset|limit|start|end"
+        r"|stop|step|tabsize|maxsplit|(n|num|max|min)_.*|.*_(count|size|len|width|index|level|depth|num)",
+        "int",
+    ),
+    (r"lines|.*_lines", "lines"),
+    (
+        r"s|text|string|name|prefix|suffix|sep|char|ch|word|line|pattern|fmt|format|path|filename|dirname|mode|url"
+        r"|host|title|label|msg|message|.*_(name|path|str|text|dir|prefix|suffix|sep|char)",
+        "str",
+    ),
+    (r"data|buf|buffer|payload|.*_bytes", "bytes"),
+    (r"seq|items|values|names|args|lst|iterable|elements|.*_list", "list"),
+    (r"mapping|dct|kwargs|env|options|.*_dict|.*_map", "dict"),
+)
+
+
+def named_type(name: str) -> str | None:
+    """The type a parameter's name suggests (`encoding`, `n`, `text`, `data`, `lines`...), or None.
+
+    >>> [named_type(x) for x in ("file_name", "max_lines", "data", "errors", "quux")]
+    ['str', 'int', 'bytes', 'errors', None]
+    """
+    return next((kind for pattern, kind in _NAMES if re.fullmatch(pattern, name.lower())), None)
+
+
+_BODY = {
+    "int": _SCALARS["int"],
+    "count": st.integers(0, 8),
+    "encoding": st.sampled_from(["utf-8", "latin-1", "ascii"]),
+    "errors": st.sampled_from(["strict", "ignore", "replace"]),
+    "lines": st.lists(_TEXT.map(lambda t: t + "\n"), max_size=6),
+    **_SCALARS,
+    **_CONTAINERS,
+}
 
 
 def body_inputs(code: str, entry_point: str, n: int, seed: int) -> list[str]:
@@ -452,11 +492,15 @@ def _look(expression: str) -> tuple[set[str], bool]:
 
 _ATTRIBUTES = {e: _look(e)[0] for e in _POOL}
 _CALLABLE = [e for e in _POOL if _look(e)[1]]
+_FILES = [e for e in _POOL if "IO(" in e]
+_FILE_NAMES = r"f|fp|file|fileobj|stream|infile|outfile|input|output|.*_(file|fp|stream)"
+_FUNCTION_NAMES = r"func|function|fn|callback|predicate|factory|.*_(func|function|callback|hook)"
 
 
 def object_choices(fn: ast.FunctionDef, name: str) -> list[str]:
     """Values for a parameter: those with every attribute the body reads from it (else with the most of them),
-    the callable ones when the body calls it; every object and literal when the body says neither."""
+    the callable ones when the body calls it; when the body says neither, files or callables when the name
+    says so (`fp`, `output`, `callback`...), else every object and literal."""
     read, called = set(), False
     for node in ast.walk(fn):
         if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == name:
@@ -464,6 +508,10 @@ def object_choices(fn: ast.FunctionDef, name: str) -> list[str]:
         elif isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == name:
             called = True
     if called:
+        return _CALLABLE
+    if not read and re.fullmatch(_FILE_NAMES, name.lower()):
+        return _FILES
+    if not read and re.fullmatch(_FUNCTION_NAMES, name.lower()):
         return _CALLABLE
     best = max(len(read & a) for a in _ATTRIBUTES.values())
     return [e for e in _POOL if len(read & _ATTRIBUTES[e]) == best]
