@@ -1,13 +1,16 @@
 """Pragmatic examples, measured in one run: coverage, informativeness, regex distinguishability, sandbox speed.
 
     .venv/bin/python benchmarks/pragmatic_bench.py [--quick] [--stdlib 400] [--humaneval 164] [--k 3] [--recursion s1]
+        [--teacher [--teacher-backend vllm] [--teacher-inputs 8] [--teacher-samples 2]] [--coverage-only]
     .venv/bin/python benchmarks/pragmatic_bench.py --sandbox [--sandbox-tasks 12] [--repeats 20]   # speed only
 
 - Coverage: rows / (rows + drops), drops by reason, on the first `--stdlib` standard-library functions (those
   with a public entry point, i.e. a public function taking arguments) and on HumanEval, with the candidate
   inputs of today (tests, docstring, signature, body, objects, probe; no teacher) against those of before (literal test
   calls and annotations only, the function without its module's names). Target: >= 80% on stdlib. With the
-  time split between building tasks, execution (sandbox) and inference (RSA).
+  time split between building tasks, execution (sandbox) and inference (RSA). With `--teacher`, stdlib coverage
+  and informativeness again with the default teacher's argument lists and implementations (asked as the stage
+  asks them, replies kept in the response cache: a rerun replays them without loading the model).
 - Informativeness: mean P_L0(target | k pragmatic examples) against k random examples on the same rows.
   Target: >= 1.5x on both sets.
 - Regex: the fraction of shipped regexes whose target differs, on its candidates, from every alternative that
