@@ -130,6 +130,14 @@ def test_stdlib_functions_run_with_their_module_names():
     assert core.choose(bare, core.execute(bare, LIMITS), k=3, seed=0).reason == "target_fails_all_inputs"
 
 
+def test_names_a_module_deletes_after_defining_its_functions_are_in_their_context():
+    seed = next(s for s in stdlib_seeds(400) if s.id == "stdlib/difflib.IS_LINE_JUNK")
+    assert "re.compile" in seed.program and seed.context.startswith("import re\n")  # difflib runs `del re`
+    task = core.python_task(seed.id, seed.id, seed.program, seed.entry_point, None, 8, 8, 0, context=seed.context)
+    choice = core.choose(task, core.execute(task, LIMITS), k=3, seed=0)
+    assert isinstance(choice, core.Choice), choice
+
+
 def test_boundary_strings_reach_quantifier_bounds_and_class_edges():
     strings = boundary_strings(parse(r"[A-Za-z]{1,}D{2,4}"))
     assert "ADD" in strings and "AADD" in strings and "DD" in strings  # lo, lo+1, lo-1 of {1,}

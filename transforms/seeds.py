@@ -12,6 +12,7 @@ rows, so that read = seeds + rejected always holds.
 from __future__ import annotations
 
 import ast
+import functools
 import hashlib
 import json
 import sysconfig
@@ -114,7 +115,7 @@ def stdlib_seeds(limit: int | None = None) -> list[Seed]:
                 program=fn.code,
                 instruction=ast.get_docstring(node),
                 entry_point=node.name,
-                context=module_context(fn.module),
+                context=module_context(fn.module, deleted_imports(fn.path)),
             )
         )
         if limit and len(seeds) >= limit:
@@ -122,10 +123,24 @@ def stdlib_seeds(limit: int | None = None) -> list[Seed]:
     return seeds
 
 
-def module_context(module: str) -> str:
-    """Code that gives a program the global names of `module` (private ones too), as if written inside it."""
+@functools.cache
+def deleted_imports(path: str) -> tuple[str, ...]:
+    """The module's top-level `import x` statements whose names it deletes later (`import re` ... `del re`, as
+    `difflib` does): its functions' defaults and bodies saw those names when they were defined."""
+    tree = ast.parse((Path(sysconfig.get_paths()["stdlib"]) / path).read_text(encoding="utf-8"))
+    deleted = {t.id for n in tree.body if isinstance(n, ast.Delete) for t in n.targets if isinstance(t, ast.Name)}
+    return tuple(
+        ast.unparse(n)
+        for n in tree.body
+        if isinstance(n, ast.Import) and {a.asname or a.name.split(".")[0] for a in n.names} & deleted
+    )
+
+
+def module_context(module: str, imports: tuple[str, ...] = ()) -> str:
+    """Code that gives a program the global names of `module` (private ones too), as if written inside it;
+    `imports` (statements) come first, for names the module had when its functions were defined."""
     module = module.removesuffix(".__init__")
-    return (
+    return "".join(f"{i}\n" for i in imports) + (
         f"import importlib as _importlib\n"
         f"globals().update((k, v) for k, v in vars(_importlib.import_module({module!r})).items()"
         f" if not k.startswith('__'))\n"
