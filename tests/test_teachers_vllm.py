@@ -91,3 +91,29 @@ def test_vllm_request_past_timeout_is_rejected_with_timeout(default_model, tmp_p
     answered, rejected, metrics = _run(script, tmp_path / "late", tmp_path / "cache", timeout_s=1e-6)
     assert answered == [] and [r.reason for r in rejected] == ["timeout"] * 4, rejected
     assert metrics["vllm_model_calls"] == 4 and metrics.get("vllm_completion_tokens", 0) == 0
+
+
+LONG_PROMPTS = textwrap.dedent(
+    """
+    import sys
+    from skillseq.config import TeacherConfig
+    from skillseq.teachers import Teacher, TeacherReply, TeacherRequest
+
+    if __name__ == "__main__":
+        cfg = TeacherConfig(backend="vllm", max_new_tokens=4, batch_size=8, cache_dir=None,
+                            engine_args={"max_model_len": 1024})
+        text = " ".join(f"word{i}" for i in range(200))  # about 700 tokens: 8 of them pass 4 096 in one batch
+        requests = [TeacherRequest(f"long{i}", (("user", f"{i}: {text}"),)) for i in range(8)]
+        outcomes, stats = Teacher(cfg, run_seed=0).answer(requests)
+        assert all(isinstance(o, TeacherReply) for o in outcomes), outcomes
+        assert sum(o.prompt_tokens for o in outcomes) > 4096, stats
+    """
+)
+
+
+def test_vllm_cpu_batch_of_long_seeded_prompts(default_model, tmp_path):
+    # vLLM's chunked prefill rewinds seeded generators, which CPU generators cannot do: the backend turns it off
+    script = tmp_path / "long_prompts.py"
+    script.write_text(LONG_PROMPTS)
+    proc = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=900)
+    assert proc.returncode == 0, proc.stderr[-4000:]

@@ -11,6 +11,9 @@ On a GPU vLLM starts its engine in a child process, so an entry-point script nee
 - `kv_cache_memory_bytes` 1 GiB (about 46 000 tokens of the default model) instead of a share of RAM: vLLM then
   skips its warm-up pass, and the dry run's peak memory drops by about 5 GiB. A larger model on CPU needs more:
   `teacher.engine_args: {kv_cache_memory_bytes: ...}`;
+- no chunked prefill: vLLM rewinds a seeded request's random generator when a prompt is split across steps,
+  and CPU generators cannot rewind ("CPU Generator does not use offset"); it happened as soon as a batch's
+  prompts passed 4 096 tokens. Whole prompts per step avoid it;
 - `enforce_eager`: torch.compile's warm-up costs about two minutes per engine start on 2 cores, more than a dry
   run's whole generation.
 
@@ -47,7 +50,12 @@ class VLLMBackend:
 
             os.environ.setdefault("VLLM_ENABLE_V1_MULTIPROCESSING", "0")  # read when the engine is built
             torch.set_num_threads(cfg.threads or 1)  # before vLLM's CPU worker pins the thread count
-            args |= {"distributed_executor_backend": "uni", "enforce_eager": True, "kv_cache_memory_bytes": 1 << 30}
+            args |= {
+                "distributed_executor_backend": "uni",
+                "enable_chunked_prefill": False,
+                "enforce_eager": True,
+                "kv_cache_memory_bytes": 1 << 30,
+            }
         args.update(cfg.engine_args)
         self.llm = LLM(model=path, revision=revision, **args)
 
@@ -98,13 +106,16 @@ class VLLMBackend:
         index = {rid.rsplit("-", 1)[0]: i for i, rid in enumerate(ids)}
         outputs: list = [None] * len(ids)
         pending = set(range(len(ids)))
-        while pending and engine.has_unfinished_requests():
-            for out in engine.step():
-                if out.finished and out.request_id in index:
-                    outputs[index[out.request_id]] = out
-                    pending.discard(index[out.request_id])
-                    progress.generated(len(out.outputs[0].token_ids))
-            if pending and time.monotonic() > deadline:
+        try:
+            while pending and engine.has_unfinished_requests():
+                for out in engine.step():
+                    if out.finished and out.request_id in index:
+                        outputs[index[out.request_id]] = out
+                        pending.discard(index[out.request_id])
+                        progress.generated(len(out.outputs[0].token_ids))
+                if pending and time.monotonic() > deadline:
+                    break
+        finally:  # past the deadline, or a step raised: an in-process engine must not keep this batch's requests
+            if pending:
                 engine.abort_request([ids[i] for i in sorted(pending)], internal=True)
-                break
         return outputs
