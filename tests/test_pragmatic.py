@@ -71,6 +71,36 @@ def test_mutants_reach_strings_conditions_slices_calls_and_loops():
     assert all('"""Doc."""' in m for m in out)  # a docstring is never mutated: it changes nothing
 
 
+def test_mutants_include_near_misses_that_differ_on_few_inputs():
+    code = (
+        "def f(s, n):\n"
+        "    if n > 2:\n"
+        "        return s[:len(s) - n]\n"
+        "    elif n == 1:\n"
+        "        return s.upper()\n"
+        "    else:\n"
+        "        return [c for c in range(len(s))]\n"
+    )
+    out = mutants(code)
+    for fragment in (
+        "    if not s:\n        return s\n    if n > 2:",  # early return on an empty argument
+        "    if not n:\n        return n\n    if n > 2:",
+        "s[:len(s) - n + 1]",  # a computed slice bound off by one
+        "s[:len(s) - n - 1]",
+        "range(len(s) + 1)",  # a computed range stop off by one
+        "range(len(s) - 1)",
+        "        return s[:len(s) - n]\n    else:\n",  # the elif branch dropped
+    ):
+        assert any(fragment in m for m in out), fragment
+    assert any(m.rstrip().endswith("return s.upper()") for m in out)  # the else branch dropped
+    guard = next(m for m in out if "if not s:" in m)
+    scope, target = {}, {}
+    exec(guard, scope)  # our own code, not the teacher's
+    exec(code, target)
+    same = [(a, b) for a, b in [("abcd", 3), ("ab", 1), ("abc", 0)] if scope["f"](a, b) == target["f"](a, b)]
+    assert len(same) == 3 and scope["f"]("", 0) != target["f"]("", 0)  # a near miss: only the empty input
+
+
 def test_inputs_from_tests_parse_humaneval_assertions():
     inputs = inputs_from_tests(HUMANEVAL["HumanEval/0"].tests, "has_close_elements")
     assert inputs[0] == "([1.0, 2.0, 3.9, 4.0, 5.0, 2.2], 0.3)" and len(inputs) == 7

@@ -3,15 +3,18 @@
 One mutant per mutation site and replacement: arithmetic and augmented-assignment operators, comparisons,
 boolean operators, `not` and unary minus removal, integer constants (±1, the boundary mutants), True/False,
 string constants (emptied, or "x" for an empty one), a condition negated (`if`, `while`, `x if c else y`
-when the test is no comparison), a slice bound dropped, the first two positional arguments of a call swapped,
-paired builtins and methods swapped (min/max, any/all, startswith/endswith, lstrip/rstrip, upper/lower,
-find/rfind, split/rsplit, keys/values), `break`/`continue` swapped, and statement deletion (a statement
-replaced by `pass`). Mutants that do not parse back, or equal the original text,
-are dropped; duplicates collapse. Equivalent mutants are not detected here: they give rows identical to
-the target's and are merged with it when the consistency matrix is collapsed.
+when the test is no comparison), a slice bound dropped, a computed slice bound or `range` stop off by one,
+the else or one elif branch of an `if` dropped, an early `if not arg: return arg` for each of the first three
+parameters, the first two positional arguments of a call swapped, paired builtins and methods swapped
+(min/max, any/all, startswith/endswith, lstrip/rstrip, upper/lower, find/rfind, split/rsplit, keys/values),
+`break`/`continue` swapped, and statement deletion (a statement replaced by `pass`). The off-by-one,
+dropped-branch and early-return mutants are near misses: like the alternatives a model samples, they differ
+from the target on few inputs. Mutants that do not parse back, or equal the original text, are dropped;
+duplicates collapse. Equivalent mutants are not detected here: they give rows identical to the target's and
+are merged with it when the consistency matrix is collapsed.
 
     >>> [m.splitlines()[1].strip() for m in mutants("def f(x):\\n    return x + 1\\n")]
-    ['pass', 'return x - 1', 'return x * 1', 'return x + 2', 'return x + 0']
+    ['if not x:', 'pass', 'return x - 1', 'return x * 1', 'return x + 2', 'return x + 0']
 """
 
 from __future__ import annotations
@@ -67,8 +70,12 @@ def _sites(tree: ast.AST):
             yield node, "value", "" if node.value else "x"
         elif isinstance(node, ast.Slice):
             for bound in ("lower", "upper"):
-                if getattr(node, bound) is not None:
+                value = getattr(node, bound)
+                if value is not None:
                     yield node, bound, None
+                if value is not None and not isinstance(value, ast.Constant | ast.UnaryOp):
+                    yield node, bound, _plus(value, 1)  # off by one: a constant bound gets its ±1 above
+                    yield node, bound, _plus(value, -1)
         elif isinstance(node, ast.Call):
             if len(node.args) >= 2 and not any(isinstance(a, ast.Starred) for a in node.args[:2]):
                 yield node, "args", [node.args[1], node.args[0], *node.args[2:]]
@@ -76,6 +83,19 @@ def _sites(tree: ast.AST):
                 yield node.func, "id", _SWAP[node.func.id]
             elif isinstance(node.func, ast.Attribute) and node.func.attr in _SWAP:
                 yield node.func, "attr", _SWAP[node.func.attr]
+            if isinstance(node.func, ast.Name) and node.func.id == "range" and 1 <= len(node.args) <= 2:
+                stop = len(node.args) - 1
+                if not isinstance(node.args[stop], ast.Constant | ast.Starred):
+                    for d in (1, -1):
+                        yield node, "args", [*node.args[:stop], _plus(node.args[stop], d)]
+        if isinstance(node, ast.If) and node.orelse:
+            yield node, "orelse", []  # the else (or every elif) branch dropped
+            if len(node.orelse) == 1 and isinstance(node.orelse[0], ast.If) and node.orelse[0].orelse:
+                yield node, "orelse", node.orelse[0].orelse  # one elif branch dropped
+        if isinstance(node, ast.FunctionDef):
+            at = int(bool(node.body) and _docstring_stmt(node.body[0]))
+            for arg in [a.arg for a in node.args.posonlyargs + node.args.args if a.arg not in ("self", "cls")][:3]:
+                yield node, ("insert", at), _guard(arg)
         if isinstance(node, ast.If | ast.While | ast.IfExp) and not isinstance(node.test, ast.Compare | ast.UnaryOp):
             yield node, "test", ast.UnaryOp(ast.Not(), node.test)
         if isinstance(node, (ast.FunctionDef, ast.For, ast.While, ast.If, ast.With)):
@@ -84,6 +104,20 @@ def _sites(tree: ast.AST):
                     yield node, ("body", i), ast.Continue() if isinstance(stmt, ast.Break) else ast.Break()
                 if not isinstance(stmt, (ast.Pass, ast.Expr)):
                     yield node, ("body", i), None
+
+
+def _plus(value: ast.expr, d: int) -> ast.expr:
+    return ast.BinOp(value, ast.Add() if d > 0 else ast.Sub(), ast.Constant(abs(d)))
+
+
+def _guard(arg: str) -> ast.stmt:
+    """`if not arg: return arg`: an early return on an empty (falsy) argument, the edge case a near-miss
+    implementation gets wrong; it differs from the target only on the inputs where that argument is falsy."""
+    return ast.If(ast.UnaryOp(ast.Not(), ast.Name(arg, ast.Load())), [ast.Return(ast.Name(arg, ast.Load()))], [])
+
+
+def _docstring_stmt(stmt: ast.stmt) -> bool:
+    return isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Constant) and isinstance(stmt.value.value, str)
 
 
 def _docstring(node: ast.Constant) -> bool:
@@ -99,6 +133,9 @@ def _apply(node, where, new):
         old = getattr(holder, name) if idx is None else getattr(holder, name)[idx]
         _set(holder, name, idx, node.operand)
         return lambda: _set(holder, name, idx, old)
+    if isinstance(where, tuple) and where[0] == "insert":
+        node.body.insert(where[1], new)
+        return lambda: node.body.pop(where[1])
     if isinstance(where, tuple):
         name, i = where
         seq = getattr(node, name)
