@@ -181,3 +181,42 @@ def test_a_crashing_engine_rejects_its_batch_and_the_run_goes_on(run_ask, tmp_pa
     assert all(r.reason == "teacher_error" and "engine died" in r.detail for r in rejected)
     assert all("sk-secret-crash-1234" not in r.detail + r.payload for r in rejected)
     assert all(reply.text == f"echo {p}" for p, _, reply in answered)
+
+
+class _ScriptedEngine:
+    """Valid JSON from the attempts listed per request key, `{"a": "no"}` (breaks the schema) from the others."""
+
+    def __init__(self, valid: dict[str, set[int]]):
+        self.valid = valid
+        self.batches: list[list[tuple[str, int]]] = []
+
+    def generate(self, jobs):
+        attempts = [
+            (r.key, next(a for a in range(5) if request_seed(0, r, a) == seed)) for r, seed in jobs
+        ]  # which attempt a seed belongs to
+        self.batches.append(attempts)
+        return [
+            Generation(json.dumps({"a": a}) if a in self.valid[k] else '{"a": "no"}', "stop", 3, 4)
+            for k, a in attempts
+        ]
+
+
+def test_json_retries_go_out_together_and_the_first_valid_attempt_wins():
+    from skillseq.teachers import Teacher
+
+    engine = _ScriptedEngine({"a": {1, 2}, "b": {0}, "c": set(), "d": {2}})
+    teacher = Teacher(TeacherConfig(json_retries=2, cache_dir=None), run_seed=0, backend_factory=lambda cfg: engine)
+    requests = [TeacherRequest(k, (("user", k),), json_schema=SCHEMA) for k in "abcd"]
+    outcomes, stats = teacher.answer(requests)
+    # two rounds, not three: every remaining attempt of the failed requests in one batch
+    assert engine.batches == [
+        [("a", 0), ("b", 0), ("c", 0), ("d", 0)],
+        [("a", 1), ("a", 2), ("c", 1), ("c", 2), ("d", 1), ("d", 2)],
+    ]
+    assert [(o.parsed, o.attempt) for o in (outcomes[0], outcomes[1], outcomes[3])] == [
+        ({"a": 1}, 1),  # attempt 2 was valid too, but asking again after each failure would have stopped at 1
+        ({"a": 0}, 0),
+        ({"a": 2}, 2),
+    ]
+    assert outcomes[2].reason == "invalid_json"
+    assert (stats.model_calls, stats.retries, dict(stats.failures)) == (10, 6, {"invalid_json": 1})

@@ -2,7 +2,8 @@
 
 `Teacher.answer(requests)` returns one `TeacherReply` or `Failure` per request, plus the `Stats` of the call.
 Each request is tried up to `1 + json_retries` times; attempt n samples with `request_seed(seed, request, n)`,
-so a retry is a fresh sample and a rerun retraces the same attempts. Every generation a model produced is cached
+so a retry is a fresh sample and a rerun retraces the same attempts. The retries of a batch go to the engine
+together, in one second round. Every generation a model produced is cached
 under its content key, so a rerun replays them all from the cache and the engine is never even loaded
 (the backend factory runs on the first miss).
 
@@ -96,42 +97,44 @@ class Teacher:
         return {"temperature": c.temperature, "top_p": c.top_p, "max_new_tokens": c.max_new_tokens, "seed": seed}
 
     def answer(self, requests: list[TeacherRequest]) -> tuple[list[TeacherReply | Failure], Stats]:
+        """First round: attempt 0 of every request. Second round: all the remaining attempts (1..json_retries) of
+        the requests whose JSON failed, in one batch: a retry round of a few rows costs an engine almost as much
+        as a full batch (each decoding step has a fixed cost), so one round instead of `json_retries` saves time.
+        The first valid attempt in order wins, the same outcome as asking again after each failure."""
         stats = Stats(requests=len(requests))
-        outcomes: list[TeacherReply | Failure | None] = [None] * len(requests)
-        pending = list(range(len(requests)))
-        for attempt in range(self.cfg.json_retries + 1):
-            if not pending:
-                break
-            generations, cached = self._generate([requests[i] for i in pending], attempt, stats)
-            retry = []
-            for i, gen, hit in zip(pending, generations, cached, strict=True):
-                outcome = self._reply(requests[i], gen, hit, attempt)
-                if (
-                    isinstance(outcome, Failure)
-                    and outcome.reason.endswith("_json")
-                    and attempt < self.cfg.json_retries
-                ):
-                    retry.append(i)
-                else:
-                    outcomes[i] = outcome
-            stats.retries += len(retry)
-            pending = retry
+        first = self._generate([(r, 0) for r in requests], stats)
+        outcomes: list[TeacherReply | Failure] = [
+            self._reply(r, gen, hit, 0) for r, (gen, hit) in zip(requests, first, strict=True)
+        ]
+        failed = [i for i, o in enumerate(outcomes) if self._retry(o, 0)]
+        later = range(1, self.cfg.json_retries + 1)
+        jobs = [(requests[i], attempt) for i in failed for attempt in later]
+        stats.retries += len(jobs)
+        answers = self._generate(jobs, stats)
+        for k, i in enumerate(failed):
+            for attempt, (gen, hit) in zip(later, answers[k * len(later) : (k + 1) * len(later)], strict=True):
+                if self._retry(outcomes[i], attempt - 1):  # earlier attempts decide; later ones go unused
+                    outcomes[i] = self._reply(requests[i], gen, hit, attempt)
         for o in outcomes:
             if isinstance(o, Failure):
                 stats.failures[o.reason] += 1
         return outcomes, stats
 
-    def _generate(self, requests, attempt: int, stats: Stats) -> tuple[list[Generation | Failure], list[bool]]:
-        """Cache first; the misses go to the engine as one batch and their generations into the cache."""
-        seeds = [request_seed(self.run_seed, r, attempt) for r in requests]
-        keys = [cache_key(self._identity, self.sampling(s), r, attempt) for r, s in zip(requests, seeds, strict=True)]
+    def _retry(self, outcome, attempt: int) -> bool:
+        return isinstance(outcome, Failure) and outcome.reason.endswith("_json") and attempt < self.cfg.json_retries
+
+    def _generate(self, jobs, stats: Stats) -> list[tuple[Generation | Failure, bool]]:
+        """`jobs` are (request, attempt) pairs. Cache first; the misses go to the engine as one batch and their
+        generations into the cache. One (generation or failure, was it cached) per job."""
+        seeds = [request_seed(self.run_seed, r, attempt) for r, attempt in jobs]
+        keys = [cache_key(self._identity, self.sampling(s), r, a) for (r, a), s in zip(jobs, seeds, strict=True)]
         found = [self.cache.get(k) if self.cache else None for k in keys]
         misses = [i for i, g in enumerate(found) if g is None]
-        stats.cache_hits += len(requests) - len(misses)
+        stats.cache_hits += len(jobs) - len(misses)
         stats.cache_misses += len(misses)
         if misses:
             stats.model_calls += len(misses)
-            fresh = self.backend.generate([(requests[i], seeds[i]) for i in misses])
+            fresh = self.backend.generate([(jobs[i][0], seeds[i]) for i in misses])
             for i, gen in zip(misses, fresh, strict=True):
                 found[i] = gen
                 stats.retries += gen.retries
@@ -140,10 +143,10 @@ class Teacher:
                     stats.completion_tokens += gen.completion_tokens
                     if self.cache:
                         self.cache.put(
-                            keys[i], gen, {"identity": self._identity, "seed": seeds[i], "attempt": attempt}
+                            keys[i], gen, {"identity": self._identity, "seed": seeds[i], "attempt": jobs[i][1]}
                         )
-        hit = set(range(len(requests))) - set(misses)
-        return found, [i in hit for i in range(len(requests))]
+        missed = set(misses)
+        return [(gen, i not in missed) for i, gen in enumerate(found)]
 
     def _reply(self, request, gen, cached: bool, attempt: int) -> TeacherReply | Failure:
         if isinstance(gen, Failure):
