@@ -221,11 +221,10 @@ def usable_inputs(task: Task, target: list[Outcome]) -> list[int]:
     if not task.keep or len(usable) <= task.keep:
         return usable
     given = [u for u in usable if task.input_sources and task.input_sources[u] in _GIVEN][: task.keep]
-    seen, first = set(), set()  # the first input with each outcome of the target: it takes another path
+    first_of: dict = {}  # the first input with each outcome of the target: it takes another path
     for u in usable:
-        if target[u][:2] not in seen:
-            seen.add(target[u][:2])
-            first.add(u)
+        first_of.setdefault(target[u][:2], u)
+    first = set(first_of.values())
     drawn = sorted((u for u in usable if u not in given), key=lambda u: (not target[u].ok, u not in first))
     return sorted(given + drawn[: task.keep - len(given)])
 
