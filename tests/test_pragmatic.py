@@ -233,17 +233,33 @@ def _counting_batches(monkeypatch) -> list[int]:
     return sizes
 
 
-def test_a_target_its_timer_cannot_stop_is_done_after_hanging_twice(monkeypatch):
+def test_a_target_its_timer_cannot_stop_is_done_after_one_hang_when_it_never_returned(monkeypatch):
     deaf = "import signal\n\ndef f(x):\n    signal.signal(signal.SIGALRM, signal.SIG_IGN)\n    while True:\n        pass\n"
     inputs = [repr((x,)) for x in range(6)]
     task = core.Task("t", "t", "python", deaf, [deaf, "def f(x):\n    return x\n"], "f", inputs, inputs)
     sizes = _counting_batches(monkeypatch)
     outcomes = core.execute(task, LIMITS)
-    target = outcomes[0]
-    assert [o.hung for o in target] == [True, True, False, False, False, False]
-    assert [(o.status, o.value) for o in target[2:]] == [("skipped", "the program hung twice")] * 4
-    assert sizes == [6, 5]  # the target twice, its alternative never (no usable input)
+    assert [o.hung for o in outcomes[0]] == [True] + [False] * 5
+    assert [(o.status, o.value) for o in outcomes[0][1:]] == [
+        ("skipped", "the program hung before returning on any input")
+    ] * 5
+    assert sizes == [6]  # the target once, its alternative never (no usable input)
     assert core.choose(task, outcomes, k=2, seed=0).reason == "sandbox_timeout"
+
+
+def test_a_target_that_hangs_twice_is_done(monkeypatch):
+    code = (
+        "import signal\n\ndef f(x):\n    if x > 0:\n        signal.signal(signal.SIGALRM, signal.SIG_IGN)\n"
+        "        while True:\n            pass\n    return x\n"
+    )
+    inputs = [repr((x,)) for x in range(6)]
+    task = core.Task("t", "t", "python", code, [code, "def f(x):\n    return -x\n"], "f", inputs, inputs)
+    sizes = _counting_batches(monkeypatch)
+    target = core.execute(task, LIMITS)[0]
+    assert [o.hung for o in target] == [False, True, True, False, False, False]
+    assert target[0].ok
+    assert [(o.status, o.value) for o in target[3:]] == [("skipped", "the program hung twice")] * 3
+    assert sizes == [6, 4, 1]  # the target, its inputs after the first hang, the alternative on input 0
 
 
 def test_a_target_that_hangs_on_one_input_keeps_the_others(monkeypatch):
