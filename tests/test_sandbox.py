@@ -71,6 +71,17 @@ def test_a_call_its_timer_cannot_stop_is_killed_once_and_not_run_again(warm):
     assert result.seconds < lim.startup_timeout_s / 2
 
 
+def test_a_hang_among_short_calls_is_stopped_by_its_own_timeout_not_the_batchs_longest():
+    slow = "import time\ndef f(x):\n    time.sleep(x)\n    return x\n"
+    lim = replace(FAST, call_timeout_s=5.0, batch_timeout_s=60)
+    calls = [Call(0, "f", "(0.01,)"), Call(1, "f", "(1,)", timeout_s=0.05), Call(0, "f", "(0.02,)")]
+    result = run_batch([slow, DEAF], calls, lim)
+    assert [o.status for o in result.outcomes] == ["ok", "timeout", "ok"] and result.outcomes[1].hung
+    # Not a speed target but the watchdog's clock: the deaf call has 2 x 0.05 s + 0.5 s from when it was seen to
+    # start, not 2 x 5 s (the batch's longest timeout) from the last line of results.
+    assert result.seconds < lim.call_timeout_s
+
+
 @pytest.mark.parametrize(
     "deafen",
     [

@@ -28,8 +28,9 @@ What confines a child (the layers that took effect are listed in `BatchResult.is
 - per call a soft timer in the child (one interval timer per program row, checking each call's own deadline;
   SIGALRM's handler, mask and timer are restored for each row), and a watchdog here for what that timer
   cannot stop (a timer ignored, disarmed, blocked or swallowed; C code that never returns to the
-  interpreter): no result within 2 x the call timeout + 0.5 s (plus the flush interval), counted from the
-  child's hello and then from each line of results, kills the child. A call that kills, hangs or crashes its
+  interpreter): a call still running 2 x its timeout + 0.5 s after it was seen to start, or no line within
+  2 x the longest call timeout + 0.5 s plus the flush interval (counted from the hello, then from each line
+  of results), kills the child. A call that kills, hangs or crashes its
   child marks its cell (a killed one is `Outcome.hung`), that program's remaining cells are skipped, and a
   fresh child carries on with the rest; the batch wall clock and `max_restarts` bound the total. Results
   travel in batches (one write per `flush` interval) tagged with a per-batch nonce; the child keeps the index
@@ -69,6 +70,7 @@ with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "_child.py"))
     _CHILD_SOURCE = _f.read()  # read once: the child gets its code as an argument, not a path it must reach
 _MAX_LINE = 1 << 24
 _FLUSH_S = 0.05
+_POLL_S = 0.05  # how often the watchdog looks at which call the child is running
 _DEATH_S = 0.5  # how long a child whose result pipe closed has to exit before it is killed
 HUNG = "no result in time; child killed"  # the value of a call the watchdog had to kill (`Outcome.hung`)
 LAYERS = ("userns", "netns", "mountns", "rlimits", "no_new_privs", "landlock", "uid", "seccomp")
@@ -205,7 +207,7 @@ def _run_child(programs, inputs, calls, lim: Limits, deadline, outcomes, result:
             server = _server(lim, replace=server) if lim.warm else server
             child = server.start(pickle.dumps(job), lim.startup_timeout_s, running.fd)
         result.pids.append(child.pid)
-        why = _read_results(child, nonce, calls, lim, deadline, outcomes, result, careful)
+        why = _read_results(child, running, nonce, calls, lim, deadline, outcomes, result, careful)
     finally:
         # a child whose results stopped may have died, or only closed its end of the pipe: wait a little to tell
         returncode, died = server.finish(child, _DEATH_S if why == "crashed" else 0.0)
@@ -236,8 +238,11 @@ class _Running:
         self.page = mmap.mmap(self.fd, 8)
         self.page[:] = (-1).to_bytes(8, sys.byteorder, signed=True)
 
+    def value(self) -> int:
+        return int.from_bytes(self.page[:], sys.byteorder, signed=True)
+
     def close(self) -> int:
-        value = int.from_bytes(self.page[:], sys.byteorder, signed=True)
+        value = self.value()
         self.page.close()
         os.close(self.fd)
         return value
@@ -255,18 +260,30 @@ class _Child:
         return text
 
 
-def _read_results(child, nonce, calls, lim, deadline, outcomes, result, careful) -> str:
+def _read_results(child, running, nonce, calls, lim, deadline, outcomes, result, careful) -> str:
     """Read result lines until the calls are done; return why the child stopped early ("" if it did not).
 
     The watchdog: the child has `startup_timeout_s` to confine itself and say hello; from then on each line
     (the hello, then each batch of results) starts the budget of what follows: 2 x the call's timeout + 0.5 s
-    when `careful` (one line per call), else 2 x the longest call timeout + 0.5 s + the flush interval."""
+    when `careful` (one line per call), else 2 x the longest call timeout + 0.5 s + the flush interval. And
+    each call the child says it is running (`running`, looked at every `_POLL_S`) has 2 x its own timeout +
+    0.5 s from when we first saw it there: a hang among short calls is stopped as soon as in a careful child.
+    """
     buf, done, hello = b"", 0, False
     slack = 0.5 + (0.0 if careful else _FLUSH_S + 2 * max(c[4] for c in calls))
+    timeouts = {c[0]: c[4] for c in calls}
     last = time.monotonic() + lim.startup_timeout_s
+    seen, since = -1, 0.0  # the call we last saw running, and since when
     while done < len(calls):
-        wait = min(deadline, last + (2 * calls[done][4] + slack if careful else slack) * hello) - time.monotonic()
-        ready, _, _ = select.select([child.result_fd], [], [], max(wait, 0.0))
+        now = time.monotonic()
+        end = last + (2 * calls[done][4] + slack if careful else slack) * hello
+        current = running.value() if hello else -1
+        if current != seen:
+            seen, since = current, now
+        if seen in timeouts:
+            end = min(end, since + 2 * timeouts[seen] + 0.5)
+        wait = min(deadline, end) - now
+        ready, _, _ = select.select([child.result_fd], [], [], min(max(wait, 0.0), _POLL_S))
         if not ready:
             if wait <= 0:  # and nothing came meanwhile
                 return "timeout"
