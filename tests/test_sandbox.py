@@ -109,6 +109,7 @@ def test_batch_deadline_aborts_what_is_left():
     lim = Limits(call_timeout_s=0.5, batch_timeout_s=1.0)
     out = run_batch([sleepy] * 6, [Call(i, "f", "(0.4,)") for i in range(6)], lim).outcomes
     assert out[0].ok and out[-1].status == "aborted"
+    assert not any(o.hung for o in out)  # the call the deadline stopped did not hang: it is aborted too
 
 
 def test_environment_is_minimal_and_cwd_is_fresh(monkeypatch):

@@ -183,9 +183,9 @@ def run_batch(programs: list[str], calls: list[Call], limits=None) -> BatchResul
 
 def _run_child(programs, inputs, calls, lim: Limits, deadline, outcomes, result: BatchResult, careful) -> bool:
     """One child over `calls`; fills `outcomes` for the calls it finished and for the one that broke it, when
-    that is known: the call the child was running when it died, hung or broke the protocol (the child keeps
-    its index in a shared page, `_Running`), or else, when `careful`, the first unfinished one. Returns
-    whether a failure was blamed on a call."""
+    that is known: the call the child was running when it hung or died on its own (the child keeps its index
+    in a shared page, `_Running`), or else, when `careful`, the first unfinished one. Returns whether a
+    failure was blamed on a call."""
     nonce = secrets.token_hex(16)
     workdir = tempfile.mkdtemp(prefix="skillseq-sbx-")
     job = {
@@ -216,7 +216,7 @@ def _run_child(programs, inputs, calls, lim: Limits, deadline, outcomes, result:
         shutil.rmtree(workdir, ignore_errors=True)
         culprit = running.close()  # read once the child is dead: it can no longer change
     err = child.stderr_tail() if child else ""
-    if not why:
+    if why in ("", "deadline"):  # at the batch deadline, what is left is aborted, no call blamed
         return False
     todo = [c for c in calls if outcomes[c[0]] is None]
     # The call it was running is to blame when the child hung in it (killed there) or died in it on its own; a
@@ -261,7 +261,8 @@ class _Child:
 
 
 def _read_results(child, running, nonce, calls, lim, deadline, outcomes, result, careful) -> str:
-    """Read result lines until the calls are done; return why the child stopped early ("" if it did not).
+    """Read result lines until the calls are done; return why the child stopped early ("" if it did not; else
+    timeout, deadline (the batch's), crashed or protocol).
 
     The watchdog: the child has `startup_timeout_s` to confine itself and say hello; from then on each line
     (the hello, then each batch of results) starts the budget of what follows: 2 x the call's timeout + 0.5 s
@@ -286,7 +287,7 @@ def _read_results(child, running, nonce, calls, lim, deadline, outcomes, result,
         ready, _, _ = select.select([child.result_fd], [], [], min(max(wait, 0.0), _POLL_S))
         if not ready:
             if wait <= 0:  # and nothing came meanwhile
-                return "timeout"
+                return "timeout" if end <= deadline else "deadline"
             continue
         chunk = os.read(child.result_fd, 1 << 16)
         if not chunk:
