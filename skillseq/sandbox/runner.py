@@ -113,8 +113,9 @@ class Call:
 
 class Outcome(NamedTuple):
     """status: ok | raised (value = exception type) | timeout | crashed | output_limit | load_error | skipped
-    | aborted (batch deadline or restarts exhausted). `value` is the canonical repr when ok. (A named tuple:
-    a batch makes thousands of them.)"""
+    | aborted (batch deadline or restarts exhausted). `value` is the canonical repr when ok; a timeout the
+    child's own timer did not end (the watchdog killed the child) is `hung`. (A named tuple: a batch makes
+    thousands of them.)"""
 
     status: str
     value: str
