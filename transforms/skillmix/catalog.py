@@ -58,10 +58,17 @@ def gram_counts(name: str, n: int = 3) -> Counter:
     return Counter(padded[i : i + n] for i in range(len(padded) - n + 1))
 
 
-def _cosine(a: Counter, b: Counter) -> float:
-    # Integer dot product and norms: the same float for (a, b) and (b, a), whatever the order of the grams.
+def _norm2(counts: Counter) -> int:
+    return sum(c * c for c in counts.values())
+
+
+def _cosine(a: Counter, b: Counter, norms: int | None = None) -> float:
+    """`norms`: the product of the two squared norms, when known. Integer dot product and norms: the same float
+    for (a, b) and (b, a), whatever the order of the grams."""
+    if len(b) < len(a):
+        a, b = b, a
     dot = sum(count * b[gram] for gram, count in a.items() if gram in b)
-    return dot / math.sqrt(sum(c * c for c in a.values()) * sum(c * c for c in b.values()))
+    return dot / math.sqrt(norms or _norm2(a) * _norm2(b))
 
 
 def ngram_cosine(a: str, b: str) -> float:
@@ -76,7 +83,7 @@ def indexed_grams(counts: Counter, frequency: dict[str, int], threshold: float) 
     >>> indexed_grams(gram_counts("loop"), {" lo": 9, "loo": 1, "oop": 2, "op ": 9}, 0.8)
     ['loo', 'oop']
     """
-    budget = (threshold * threshold - 1e-9) * sum(c * c for c in counts.values())
+    budget = (threshold * threshold - 1e-9) * _norm2(counts)
     left_out = 0
     kept = sorted(counts, key=lambda g: (frequency[g], g))
     while kept and left_out + counts[kept[-1]] ** 2 < budget:
@@ -97,12 +104,12 @@ def ngram_pairs(names: list[str], threshold: float) -> set[tuple[str, str]]:
     for name, c in counts.items():
         for gram in indexed_grams(c, frequency, threshold):
             index[gram].append(name)
+    norms = {name: _norm2(c) for name, c in counts.items()}
     pairs = set()
     for name, c in counts.items():
-        for other in {o for g in c for o in index.get(g, ()) if o != name}:
-            pair = (min(name, other), max(name, other))
-            if pair not in pairs and _cosine(c, counts[other]) >= threshold:
-                pairs.add(pair)
+        for other in {o for g in c for o in index.get(g, ()) if o < name}:  # each pair once, from its larger name
+            if _cosine(c, counts[other], norms[name] * norms[other]) >= threshold:
+                pairs.add((other, name))
     return pairs
 
 
