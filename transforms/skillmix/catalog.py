@@ -232,7 +232,9 @@ def build_catalog(
     kept, dropped = [], []
     for leader, names in sorted(members.items()):
         cluster_sources = sorted(set().union(*(sources[n] for n in names)))
-        cluster_definitions = sum((definitions[n] for n in names), Counter())
+        cluster_definitions = Counter()
+        for n in names:
+            cluster_definitions.update(definitions[n])
         skill = Skill(
             leader, _most_frequent(cluster_definitions), len(cluster_sources), cluster_sources[:max_examples],
             provenance,
