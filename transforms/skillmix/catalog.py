@@ -302,8 +302,8 @@ class _NgramPairs(beam.PTransform):
         self.threshold = threshold
 
     def expand(self, ranked):
-        # How many names hold each gram: one entry per distinct 3-gram of the names (tens of thousands for
-        # English names, whatever the number of names), a side input.
+        # How many names hold each gram, a side input: one entry per distinct 3-gram, bounded by the character
+        # triples the names use (44 000 for the 20 000 random names of tests/test_skills.py), not by the names.
         frequency = (
             ranked | "Grams" >> beam.FlatMap(_distinct_grams) | "GramFrequency" >> beam.combiners.Count.PerElement()
         )
