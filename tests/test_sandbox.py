@@ -36,8 +36,66 @@ def test_a_crash_restarts_a_fresh_child_for_the_remaining_calls():
     result = run_batch([ok, crash, ok], [Call(0, "f", "(1,)"), Call(1, "f", "(1,)"), Call(2, "f", "(5,)")], FAST)
     assert [o.status for o in result.outcomes] == ["ok", "crashed", "ok"]
     assert "SIGABRT" in result.outcomes[1].value
-    # the first child dies with its results unsent; a careful child finds the call to blame; a third finishes
+    # the first child dies with its results unsent, in the call it says it was running; a second one finishes
+    assert result.restarts == 1 and len(result.pids) == 2
+
+
+def test_a_child_that_dies_between_calls_is_rerun_carefully_to_find_the_call_to_blame():
+    closer = "import os\ndef f(x):\n    os.closerange(0, 64)\n    return x\n"
+    ok = "def f(x):\n    return x + 1\n"
+    result = run_batch([ok, closer, ok], [Call(0, "f", "(1,)"), Call(1, "f", "(1,)"), Call(2, "f", "(5,)")], FAST)
+    assert [o.status for o in result.outcomes] == ["ok", "crashed", "ok"]
+    # the first child dies writing its results, in no call; a careful child dies right after the closer's call
     assert result.restarts == 2 and len(result.pids) == 3
+
+
+DEAF = "import signal\ndef f(x):\n    signal.signal(signal.SIGALRM, signal.SIG_IGN)\n    while True:\n        pass\n"
+
+
+@pytest.mark.parametrize("warm", [True, False])
+def test_a_call_its_timer_cannot_stop_is_killed_once_and_not_run_again(warm):
+    ok = "def f(x):\n    return x + 1\n"
+    lim = replace(FAST, startup_timeout_s=60, batch_timeout_s=120, warm=warm)
+    calls = [Call(0, "f", "(1,)"), Call(1, "f", "(1,)"), Call(1, "f", "(2,)"), Call(2, "f", "(5,)")]
+    result = run_batch([ok, DEAF, ok], calls, lim)
+    assert [(o.status, o.value) for o in result.outcomes] == [
+        ("ok", "2"),
+        ("timeout", runner.HUNG),
+        ("skipped", "program timeout earlier"),
+        ("ok", "6"),
+    ]
+    assert result.outcomes[1].hung and not result.outcomes[2].hung
+    assert result.restarts == 1 and len(result.pids) == 2  # the hung call ran in one child only
+    # Not a speed target but the watchdog's clock: its budget (2 x 0.3 s + slack) counts from the child's hello,
+    # not from the start-up deadline 60 s away.
+    assert result.seconds < lim.startup_timeout_s / 2
+
+
+def test_a_hang_among_short_calls_is_stopped_by_its_own_timeout_not_the_batchs_longest():
+    slow = "import time\ndef f(x):\n    time.sleep(x)\n    return x\n"
+    lim = replace(FAST, call_timeout_s=5.0, batch_timeout_s=60)
+    calls = [Call(0, "f", "(0.01,)"), Call(1, "f", "(1,)", timeout_s=0.05), Call(0, "f", "(0.02,)")]
+    result = run_batch([slow, DEAF], calls, lim)
+    assert [o.status for o in result.outcomes] == ["ok", "timeout", "ok"] and result.outcomes[1].hung
+    # Not a speed target but the watchdog's clock: the deaf call has 2 x 0.05 s + 0.5 s from when it was seen to
+    # start, not 2 x 5 s (the batch's longest timeout) from the last line of results.
+    assert result.seconds < lim.call_timeout_s
+
+
+@pytest.mark.parametrize(
+    "deafen",
+    [
+        "signal.pthread_sigmask(signal.SIG_BLOCK, [signal.SIGALRM])",
+        "signal.setitimer(signal.ITIMER_REAL, 0)",
+        "signal.signal(signal.SIGALRM, signal.SIG_IGN)",
+    ],
+)
+def test_a_program_that_deafens_its_timer_and_returns_does_not_deafen_the_next_program(deafen):
+    deaf = f"import signal\ndef f(x):\n    {deafen}\n    return x\n"
+    loop = "def f(x):\n    while True:\n        pass\n"
+    out = run_batch([deaf, loop], [Call(0, "f", "(1,)"), Call(1, "f", "(1,)")], FAST).outcomes
+    assert out[0].ok
+    assert (out[1].status, out[1].value) == ("timeout", "over 0.3s")  # its own timer stopped it, no kill
 
 
 def test_per_call_timeout_is_capped_by_the_limit():
@@ -51,6 +109,7 @@ def test_batch_deadline_aborts_what_is_left():
     lim = Limits(call_timeout_s=0.5, batch_timeout_s=1.0)
     out = run_batch([sleepy] * 6, [Call(i, "f", "(0.4,)") for i in range(6)], lim).outcomes
     assert out[0].ok and out[-1].status == "aborted"
+    assert not any(o.hung for o in out)  # the call the deadline stopped did not hang: it is aborted too
 
 
 def test_environment_is_minimal_and_cwd_is_fresh(monkeypatch):

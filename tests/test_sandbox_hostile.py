@@ -11,7 +11,8 @@ Each attack runs between benign calls in one batch. Afterwards: the benign calls
 attack's cell is an error with a reason (or, for the few that cannot fail loudly, a harmless value), the
 canary directory (world-writable, outside every tmpfs the sandbox mounts) and the home directory are
 unchanged, nothing landed in /tmp, /var/tmp or /dev/shm, nothing connected to us, the fork server and this
-process are alive, no sandbox process is left, and the batch ended within its time limit.
+process are alive, no sandbox process is left, and the batch ended within its time limit. The attacks in `DEAF`
+leave the child's own timer no way to stop them: the watchdog kills the child, and the call runs only once.
 """
 
 import os
@@ -44,16 +45,21 @@ STRAY = [pathlib.Path(d) / "skillseq_pwned_abs" for d in ("/tmp", "/var/tmp", "/
 
 # How each attack must end: the cell statuses allowed (containment), never "ok" unless listed.
 EXPECTED = {
+    "bigint_power": {"timeout"},  # C-level, but it checks for signals: the child's own timer stops it
+    "block_alarm_loop": {"timeout"},
+    "c_level_hash": {"timeout"},
     "close_all_fds": {"crashed"},
     "ctypes_segfault": {"crashed"},
     "deep_recursion": {"timeout", "crashed", "raised"},
     "delete_files": {"raised"},
+    "disarm_timer_loop": {"timeout"},
     "env_secrets": {"raised"},
     "exec_shell": {"raised"},  # seccomp: no execve
     "fill_disk": {"raised"},
     "fork_bomb": {"raised"},
     "thread_bomb": {"raised"},
     "hijack_stdout": {"crashed"},
+    "ignore_alarm_c_level": {"timeout"},
     "ignore_alarm_loop": {"timeout"},
     "infinite_loop": {"timeout"},
     "infinite_loop_swallowing_timeouts": {"timeout"},
@@ -77,6 +83,16 @@ EXPECTED = {
     "write_gigabytes_to_fd1": {"raised", "timeout"},
     "write_home": {"raised"},
     "write_outside": {"raised"},
+}
+# Calls the child's own timer cannot stop (it is ignored, disarmed, blocked or swallowed, or the work never returns
+# to the interpreter): the watchdog kills the child, and the call is not run again.
+DEAF = {
+    "block_alarm_loop",
+    "c_level_hash",
+    "disarm_timer_loop",
+    "ignore_alarm_c_level",
+    "ignore_alarm_loop",
+    "infinite_loop_swallowing_timeouts",
 }
 
 
@@ -178,6 +194,9 @@ def test_attack_is_contained(attack, mode, places, monkeypatch):
     assert out[1].status in EXPECTED[attack], out[1]
     assert out[1].value, "an error cell must say why"
     assert out[2].status in EXPECTED[attack] | {"skipped"}
+    if attack in DEAF:
+        assert out[1].hung and out[2].status == "skipped", out
+        assert result.restarts == 1, "the hung call ran once, in one child"
     text = " ".join(o.value for o in out)
     assert not any(secret in text for secret in SECRETS.values())
     assert sorted(os.listdir(home)) == home_before
@@ -211,6 +230,7 @@ def test_the_whole_corpus_in_one_batch_finishes(mode, places):
     assert all(s in EXPECTED[a] for s, a in zip(statuses[1:-1], names, strict=True)), list(
         zip(names, statuses[1:-1], strict=True)
     )
+    assert DEAF <= {a for a, o in zip(names, result.outcomes[1:-1], strict=True) if o.hung}
     assert len(result.pids) == result.restarts + 1
     assert servers_after == servers_before and not left
     assert wall <= 60 + 2

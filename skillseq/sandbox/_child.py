@@ -3,7 +3,8 @@
 Started by `runner` as `python -S -s -B -P -c <this file's text>` (no site-packages, no file path it must
 read), it reads a boot message on stdin, loads the two wall libraries (`landlockpy`, `pyseccomp`) from the
 source the runner sends (it may run as a user who cannot read the runner's site-packages), imports the modules programs commonly use, and enters its namespaces once. Then it
-serves: each request on its control socket (fds: job pipe, result pipe, status pipe, stderr file) forks a
+serves: each request on its control socket (fds: job pipe, result pipe, status pipe, stderr file, the page
+where the child keeps the index of the call it is running) forks a
 child that confines itself (`confine`) and runs the batch (`run_batch`); the server writes `pid <n>` and
 later `exit <wait status>` to the status pipe, and kills a child on request (`k <pid>`). The server itself
 never runs untrusted code, and no child runs more than one batch.
@@ -36,6 +37,7 @@ import io
 import itertools
 import json
 import math
+import mmap
 import os
 import pickle
 import resource
@@ -350,10 +352,15 @@ def _input(args):
             return compile("(_ for _ in ()).throw(SyntaxError('input'))", "<input>", "eval")
 
 
-def run_batch(job_fd, fd, libc, server_layers):
-    """In the forked child: read the job, confine, report the layers, run every call, flush, exit."""
+def run_batch(job_fd, fd, running_fd, libc, server_layers):
+    """In the forked child: read the job, confine, report the layers, run every call, flush, exit.
+
+    While a call runs, its index is in the page shared with the runner (`running_fd`), -1 between calls: if
+    the child dies or hangs, the runner knows which call to blame."""
     with os.fdopen(job_fd, "rb") as f:
         job = pickle.loads(f.read())  # from the runner, before any untrusted code
+    running = memoryview(mmap.mmap(running_fd, 8)).cast("q")
+    os.close(running_fd)
     nonce, lim = job["nonce"], job["limits"]
     t0 = time.monotonic()
     layers = confine(job, libc, server_layers)
@@ -370,6 +377,7 @@ def run_batch(job_fd, fd, libc, server_layers):
     inputs = [_input(a) for a in job["inputs"]]
     programs, loaded, abandoned = job["programs"], {}, set()
     saved_builtins, limit = dict(builtins.__dict__), sys.getrecursionlimit()
+    unblock, alarm_only = signal.pthread_sigmask, [signal.SIGALRM]
     max_out, value_chars, flush_every = lim["max_output_bytes"], lim["value_chars"], job["flush"]
     writer = CappedWriter(max_out)
     state = {"deadline": math.inf}
@@ -390,12 +398,14 @@ def run_batch(job_fd, fd, libc, server_layers):
             builtins.__dict__.update(saved_builtins)
             sys.setrecursionlimit(limit)
             signal.signal(signal.SIGALRM, on_alarm)
+            unblock(signal.SIG_UNBLOCK, alarm_only)  # a program that blocked the timer does not deafen the next
             setitimer(signal.ITIMER_REAL, tick[p], tick[p])  # re-fires if a bare `except:` swallows it
         if p in abandoned:
             pending.append([ci, "skipped", "timed out earlier", 0.0])
             continue
         status, value, t0 = "ok", "", monotonic()
         writer.used = 0
+        running[0] = ci
         try:
             state["deadline"] = t0 + timeout
             sys.stdout = sys.stderr = writer
@@ -427,6 +437,7 @@ def run_batch(job_fd, fd, libc, server_layers):
         except OutputLimit:
             state["deadline"] = math.inf
             status, value = "output_limit", f"over {max_out} chars"
+        running[0] = -1
         if len(value) > value_chars:
             value = value[: value_chars - 40] + "...#" + hashlib.sha256(value.encode()).hexdigest()[:16]
         now = monotonic()
@@ -455,7 +466,7 @@ def serve(sock, libc, server_layers):
         if sock not in ready:
             continue
         try:
-            msg, fds, _, _ = socket.recv_fds(sock, 256, 4)
+            msg, fds, _, _ = socket.recv_fds(sock, 256, 5)
         except OSError:
             msg = b""
         if not msg:  # the runner is gone: so are our children
@@ -467,7 +478,7 @@ def serve(sock, libc, server_layers):
             if pid in children:  # not reaped yet, so the pid is still this child's
                 _kill(pid)
             continue
-        job_fd, result_fd, status_fd, err_fd = fds
+        job_fd, result_fd, status_fd, err_fd, running_fd = fds
         pid = os.fork()
         if pid == 0:
             code = 0
@@ -478,14 +489,14 @@ def serve(sock, libc, server_layers):
                 signal.signal(signal.SIGCHLD, signal.SIG_DFL)
                 for x in (sock.fileno(), wake_r, wake_w, status_fd, err_fd, *children.values()):
                     os.close(x)
-                run_batch(job_fd, result_fd, libc, server_layers)
+                run_batch(job_fd, result_fd, running_fd, libc, server_layers)
             except BaseException:  # noqa: BLE001 - the runner sees the exit code and stderr
                 import traceback
 
                 traceback.print_exc()
                 code = 3
             os._exit(code)
-        for x in (job_fd, result_fd, err_fd):
+        for x in (job_fd, result_fd, err_fd, running_fd):
             os.close(x)
         os.write(status_fd, f"pid {pid}\n".encode())
         children[pid] = status_fd

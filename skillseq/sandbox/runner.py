@@ -25,18 +25,23 @@ What confines a child (the layers that took effect are listed in `BatchResult.is
 - `no_new_privs`, `rlimits` (address space, CPU, file size, open files, no core dumps, RLIMIT_NPROC=0),
   death with the server, a minimal environment, stdout to /dev/null, stderr to a capped file; as root,
   `uid`: the child drops to a uid of its own (1_000_000 + pid).
-- per call a soft timer in the child (one interval timer per program row, checking each call's own deadline),
-  and a watchdog here: no result within 2 x the call timeout + 0.5 s (plus the flush interval) kills the
-  child. A call that kills, hangs or crashes its child marks its cell, that program's remaining cells are
-  skipped, and a fresh child carries on with the rest; the batch wall clock and `max_restarts` bound the
-  total. Results travel in batches (one write per `flush` interval) tagged with a per-batch nonce; when a
-  child dies with results unsent, the unfinished calls rerun in a child that writes after every call, so
-  the call to blame is known.
+- per call a soft timer in the child (one interval timer per program row, checking each call's own deadline;
+  SIGALRM's handler, mask and timer are restored for each row), and a watchdog here for what that timer
+  cannot stop (a timer ignored, disarmed, blocked or swallowed; C code that never returns to the
+  interpreter): a call still running 2 x its timeout + 0.5 s after it was seen to start, or no line within
+  2 x the longest call timeout + 0.5 s plus the flush interval (counted from the hello, then from each line
+  of results), kills the child. A call that kills, hangs or crashes its
+  child marks its cell (a killed one is `Outcome.hung`), that program's remaining cells are skipped, and a
+  fresh child carries on with the rest; the batch wall clock and `max_restarts` bound the total. Results
+  travel in batches (one write per `flush` interval) tagged with a per-batch nonce; the child keeps the index
+  of the call it is running in a page shared with us, so a call that hangs or dies is blamed at once and
+  runs only once. Only when that does not tell (the child died between calls, or broke the protocol) do the
+  unfinished calls rerun in a child that writes after every call, so the call to blame is known.
 
 Shortcuts: a program shares its child with the other programs of its batch (one record's target and
 alternatives); builtins and the recursion limit are restored before each program's row of calls, but a
 program that digs the nonce out of the harness's memory could forge results for its own batch (never for
-another record's).
+another record's), or write another call's index into the shared page to have that one blamed.
 """
 
 from __future__ import annotations
@@ -44,6 +49,7 @@ from __future__ import annotations
 import atexit
 import importlib.util
 import json
+import mmap
 import os
 import pathlib
 import pickle
@@ -64,6 +70,9 @@ with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "_child.py"))
     _CHILD_SOURCE = _f.read()  # read once: the child gets its code as an argument, not a path it must reach
 _MAX_LINE = 1 << 24
 _FLUSH_S = 0.05
+_POLL_S = 0.05  # how often the watchdog looks at which call the child is running
+_DEATH_S = 0.5  # how long a child whose result pipe closed has to exit before it is killed
+HUNG = "no result in time; child killed"  # the value of a call the watchdog had to kill (`Outcome.hung`)
 LAYERS = ("userns", "netns", "mountns", "rlimits", "no_new_privs", "landlock", "uid", "seccomp")
 
 
@@ -104,8 +113,9 @@ class Call:
 
 class Outcome(NamedTuple):
     """status: ok | raised (value = exception type) | timeout | crashed | output_limit | load_error | skipped
-    | aborted (batch deadline or restarts exhausted). `value` is the canonical repr when ok. (A named tuple:
-    a batch makes thousands of them.)"""
+    | aborted (batch deadline or restarts exhausted). `value` is the canonical repr when ok; a timeout the
+    child's own timer did not end (the watchdog killed the child) is `hung`. (A named tuple: a batch makes
+    thousands of them.)"""
 
     status: str
     value: str
@@ -114,6 +124,11 @@ class Outcome(NamedTuple):
     @property
     def ok(self) -> bool:
         return self.status == "ok"
+
+    @property
+    def hung(self) -> bool:
+        """The call gave no result in time and its child had to be killed (its own timer did not stop it)."""
+        return self.status == "timeout" and self.value == HUNG
 
 
 @dataclass
@@ -160,15 +175,18 @@ def run_batch(programs: list[str], calls: list[Call], limits=None) -> BatchResul
         pending = [c for c in pending if outcomes[c[0]] is None]
         result.restarts += bool(pending)
         failures += blamed
-        careful = careful or bool(pending)  # results lost with the child: rerun writing after every call
+        # a failure no call was blamed for (the child died between calls): rerun writing after every call
+        careful = careful or (bool(pending) and not blamed)
     result.outcomes = outcomes
     result.seconds = time.monotonic() - start
     return result
 
 
 def _run_child(programs, inputs, calls, lim: Limits, deadline, outcomes, result: BatchResult, careful) -> bool:
-    """One child over `calls`; fills `outcomes` for the calls it finished (and, when `careful`, the one that
-    broke it). Returns whether a failure was blamed on a call."""
+    """One child over `calls`; fills `outcomes` for the calls it finished and for the one that broke it, when
+    that is known: the call the child was running when it hung or died on its own (the child keeps its index
+    in a shared page, `_Running`), or else, when `careful`, the first unfinished one. Returns whether a
+    failure was blamed on a call."""
     nonce = secrets.token_hex(16)
     workdir = tempfile.mkdtemp(prefix="skillseq-sbx-")
     job = {
@@ -182,24 +200,53 @@ def _run_child(programs, inputs, calls, lim: Limits, deadline, outcomes, result:
         "flush": 0.0 if careful else _FLUSH_S,
     }
     server = _server(lim) if lim.warm else _Server(lim.namespaces)
-    child = None
+    child, running, why = None, _Running(), ""
     try:
         try:
-            child = server.start(pickle.dumps(job), lim.startup_timeout_s)
+            child = server.start(pickle.dumps(job), lim.startup_timeout_s, running.fd)
         except OSError:  # the server died since we last used it: once more with a new one
             server = _server(lim, replace=server) if lim.warm else server
-            child = server.start(pickle.dumps(job), lim.startup_timeout_s)
+            child = server.start(pickle.dumps(job), lim.startup_timeout_s, running.fd)
         result.pids.append(child.pid)
-        why = _read_results(child, nonce, calls, lim, deadline, outcomes, result, careful)
+        why = _read_results(child, running, nonce, calls, lim, deadline, outcomes, result, careful)
     finally:
-        returncode = server.finish(child)
+        # a child whose results stopped may have died, or only closed its end of the pipe: wait a little to tell
+        returncode, died = server.finish(child, _DEATH_S if why == "crashed" else 0.0)
         if not lim.warm:
             server.close()
         shutil.rmtree(workdir, ignore_errors=True)
+        culprit = running.close()  # read once the child is dead: it can no longer change
     err = child.stderr_tail() if child else ""
-    if why and careful:
-        _mark_failure(calls, outcomes, why, returncode, err)
-    return bool(why) and careful
+    if why in ("", "deadline"):  # at the batch deadline, what is left is aborted, no call blamed
+        return False
+    todo = [c for c in calls if outcomes[c[0]] is None]
+    # The call it was running is to blame when the child hung in it (killed there) or died in it on its own; a
+    # broken protocol is seen only after the fact, when the child may have moved on.
+    known = why == "timeout" or (why == "crashed" and died)
+    blamed = next((c for c in todo if known and c[0] == culprit), todo[0] if careful and todo else None)
+    if blamed is not None:
+        _mark_failure(todo, outcomes, blamed, why, returncode, err)
+    return blamed is not None
+
+
+class _Running:
+    """The index of the call the child is running (-1 between calls), in a page shared with the child (a
+    memfd it maps): when the child dies or hangs, the call to blame is known without running it again."""
+
+    def __init__(self):
+        self.fd = os.memfd_create("skillseq-running", os.MFD_CLOEXEC)
+        os.ftruncate(self.fd, 8)
+        self.page = mmap.mmap(self.fd, 8)
+        self.page[:] = (-1).to_bytes(8, sys.byteorder, signed=True)
+
+    def value(self) -> int:
+        return int.from_bytes(self.page[:], sys.byteorder, signed=True)
+
+    def close(self) -> int:
+        value = self.value()
+        self.page.close()
+        os.close(self.fd)
+        return value
 
 
 class _Child:
@@ -214,18 +261,34 @@ class _Child:
         return text
 
 
-def _read_results(child, nonce, calls, lim, deadline, outcomes, result, careful) -> str:
-    """Read result lines until the calls are done; return why the child stopped early ("" if it did not)."""
+def _read_results(child, running, nonce, calls, lim, deadline, outcomes, result, careful) -> str:
+    """Read result lines until the calls are done; return why the child stopped early ("" if it did not; else
+    timeout, deadline (the batch's), crashed or protocol).
+
+    The watchdog: the child has `startup_timeout_s` to confine itself and say hello; from then on each line
+    (the hello, then each batch of results) starts the budget of what follows: 2 x the call's timeout + 0.5 s
+    when `careful` (one line per call), else 2 x the longest call timeout + 0.5 s + the flush interval. And
+    each call the child says it is running (`running`, looked at every `_POLL_S`) has 2 x its own timeout +
+    0.5 s from when we first saw it there: a hang among short calls is stopped as soon as in a careful child.
+    """
     buf, done, hello = b"", 0, False
     slack = 0.5 + (0.0 if careful else _FLUSH_S + 2 * max(c[4] for c in calls))
+    timeouts = {c[0]: c[4] for c in calls}
     last = time.monotonic() + lim.startup_timeout_s
+    seen, since = -1, 0.0  # the call we last saw running, and since when
     while done < len(calls):
         now = time.monotonic()
-        wait = min(deadline, last + (2 * calls[done][4] + slack if careful else slack) * hello) - now
-        if wait <= 0:
-            return "timeout"
-        ready, _, _ = select.select([child.result_fd], [], [], wait)
+        end = last + (2 * calls[done][4] + slack if careful else slack) * hello
+        current = running.value() if hello else -1
+        if current != seen:
+            seen, since = current, now
+        if seen in timeouts:
+            end = min(end, since + 2 * timeouts[seen] + 0.5)
+        wait = min(deadline, end) - now
+        ready, _, _ = select.select([child.result_fd], [], [], min(max(wait, 0.0), _POLL_S))
         if not ready:
+            if wait <= 0:  # and nothing came meanwhile
+                return "timeout" if end <= deadline else "deadline"
             continue
         chunk = os.read(child.result_fd, 1 << 16)
         if not chunk:
@@ -245,12 +308,12 @@ def _read_results(child, nonce, calls, lim, deadline, outcomes, result, careful)
                     result.confine_s += float(msg["confine_s"])
                     result.walls_s += float(msg["walls_s"])
                     _check_required(lim, list(msg["hello"]))
-                    continue
-                for ci, status, value, seconds in msg["r"]:
-                    if ci != calls[done][0]:
-                        raise ValueError("out of order")
-                    outcomes[ci] = Outcome(str(status), str(value)[: lim.value_chars], float(seconds))
-                    done += 1
+                else:
+                    for ci, status, value, seconds in msg["r"]:
+                        if ci != calls[done][0]:
+                            raise ValueError("out of order")
+                        outcomes[ci] = Outcome(str(status), str(value)[: lim.value_chars], float(seconds))
+                        done += 1
             except (ValueError, KeyError, TypeError, AttributeError, IndexError):
                 return "protocol"
             last = time.monotonic()
@@ -267,21 +330,18 @@ def _check_required(lim: Limits, isolation: list[str]) -> None:
         )
 
 
-def _mark_failure(calls, outcomes, why, returncode, err) -> None:
-    """The first unfinished call broke the child: mark it, and skip the rest of that program's calls."""
-    todo = [c for c in calls if outcomes[c[0]] is None]
-    if not todo:
-        return
-    ci, program = todo[0][0], todo[0][1]
+def _mark_failure(todo, outcomes, blamed, why, returncode, err) -> None:
+    """The call `blamed` broke the child: mark it, and skip that program's unfinished calls after it."""
+    ci, program = blamed[0], blamed[1]
     if why == "crashed":
         detail = f"child died ({_describe(returncode)})" + (f": {err.splitlines()[-1][:200]}" if err else "")
     elif why == "protocol":
         detail = "child broke the result protocol"
     else:
-        detail = "no result in time; child killed"
+        detail = HUNG
     status = "timeout" if why == "timeout" else "crashed"
     outcomes[ci] = Outcome(status, detail)
-    for c in todo[1:]:
+    for c in todo[todo.index(blamed) + 1 :]:
         if c[1] == program:
             outcomes[c[0]] = Outcome("skipped", f"program {status} earlier")
 
@@ -321,14 +381,14 @@ class _Server:
     def alive(self) -> bool:
         return self.proc.poll() is None
 
-    def start(self, job: bytes, timeout: float) -> _Child:
+    def start(self, job: bytes, timeout: float, running_fd: int) -> _Child:
         job_r, job_w = os.pipe()
         result_r, result_w = os.pipe()
         status_r, status_w = os.pipe()
         stderr = tempfile.TemporaryFile()
         try:
             with self.lock:
-                socket.send_fds(self.sock, [b"b"], [job_r, result_w, status_w, stderr.fileno()])
+                socket.send_fds(self.sock, [b"b"], [job_r, result_w, status_w, stderr.fileno(), running_fd])
         finally:
             for fd in (job_r, result_w, status_w):
                 os.close(fd)
@@ -345,19 +405,23 @@ class _Server:
             raise RuntimeError(f"the sandbox's fork server did not start a child: {self.stderr_tail()}")
         return _Child(int(line[4:]), result_r, status_r, stderr, buf)
 
-    def finish(self, child: _Child | None) -> int | None:
-        """Kill the child (it may be done already), wait until the server has reaped it; its return code."""
+    def finish(self, child: _Child | None, wait: float = 0.0) -> tuple[int | None, bool]:
+        """Give the child `wait` seconds to exit on its own, then kill it (it may be done already), and wait
+        until the server has reaped it. Its return code, and whether it had exited before the kill."""
         if child is None:
-            return None
-        try:
-            with self.lock:
-                self.sock.send(f"k {child.pid}".encode())
-        except OSError:
-            pass  # the server is gone, and with it (PR_SET_PDEATHSIG) the child
-        line = _read_line(child.status_fd, 5.0, child.status_buf)
+            return None, False
+        line = _read_line(child.status_fd, wait, child.status_buf)
+        died = line.startswith(b"exit ")
+        if not died:
+            try:
+                with self.lock:
+                    self.sock.send(f"k {child.pid}".encode())
+            except OSError:
+                pass  # the server is gone, and with it (PR_SET_PDEATHSIG) the child
+            line = _read_line(child.status_fd, 5.0, child.status_buf)
         os.close(child.result_fd)
         os.close(child.status_fd)
-        return os.waitstatus_to_exitcode(int(line[5:])) if line.startswith(b"exit ") else None
+        return (os.waitstatus_to_exitcode(int(line[5:])) if line.startswith(b"exit ") else None), died
 
     def stderr_tail(self) -> str:
         self.stderr.seek(0)

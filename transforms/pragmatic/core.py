@@ -196,11 +196,20 @@ def regex_task(record_id, source_id, pattern, max_alt: int, max_cand: int, seed:
 
 def _run_target(task: Task, limits) -> list[Outcome]:
     """The target on every input. A timeout makes the sandbox skip that program's later calls: those are
-    run again in a fresh batch (a few rounds at most), so one slow input does not cost all that follow."""
+    run again in a fresh batch (a few rounds at most), so one slow input does not cost all that follow. A call
+    its own timer could not stop (the child was killed) costs the most, so the target is done, and the inputs
+    it has not run stay skipped, once it hangs before returning on any input (it hangs whatever the input, as
+    far as is known) or hangs a second time."""
     outcomes = run_batch(task.programs[:1], [Call(0, task.entry_point, a) for a in task.inputs], limits).outcomes
     for _ in range(3):
         skipped = [u for u, o in enumerate(outcomes) if o.status == "skipped"]
         if not skipped:
+            break
+        hung, ran = sum(o.hung for o in outcomes), any(o.status in ("ok", "raised") for o in outcomes)
+        if hung >= 2 or (hung and not ran):
+            why = "the program hung twice" if hung >= 2 else "the program hung before returning on any input"
+            for u in skipped:
+                outcomes[u] = Outcome("skipped", why)
             break
         again = run_batch(task.programs[:1], [Call(0, task.entry_point, task.inputs[u]) for u in skipped], limits)
         for u, o in zip(skipped, again.outcomes, strict=True):

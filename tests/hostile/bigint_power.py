@@ -1,0 +1,2 @@
+def attack(arg):
+    return pow(10, 10**9)
