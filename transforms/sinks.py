@@ -41,7 +41,7 @@ COUNTED_FIELDS = {
     "rejected": ("stage", "reason"),
     "instructions": ("prompt_version", "teacher_model", "query_type"),
     "edit_sequences": ("linter",),
-    "pragmatic_examples": ("domain",),
+    "pragmatic_examples": ("domain", "prompt_version"),
 }
 # The stable key that places and orders a row: `id`, except the skill catalog, keyed by skill name.
 KEY_FIELD = {"skills": "name"}

@@ -26,6 +26,7 @@ from skillseq.config import PragmaticConfig
 from skillseq.context import RunContext
 from skillseq.sandbox import SandboxUnavailable
 from skillseq.schema import Example, PragmaticExample, Program, SourceCount
+from skillseq.training import TEMPLATE_VERSION, pragmatic_prompt
 from skillseq.transforms.pragmatic import core
 from skillseq.transforms.pragmatic.teacher import TeacherHelp
 
@@ -111,12 +112,13 @@ class _ExecuteAndChoose(beam.DoFn):
             yield _drop(self.ctx, task.id, choice, task.target)
             return
         self.made.inc()
+        examples = [Example(input=i, output=o) for i, o in choice.examples]
         yield PragmaticExample(
             id=f"{task.domain}:{task.id}",
             source_id=task.source_id,
             domain=task.domain,
             program=task.target,
-            examples=[Example(input=i, output=o) for i, o in choice.examples],
+            examples=examples,
             num_alternatives=choice.num_alternatives,
             num_candidates=choice.num_candidates,
             p_target_pragmatic=choice.p_target_pragmatic,
@@ -124,6 +126,9 @@ class _ExecuteAndChoose(beam.DoFn):
             input_sources=_counts(choice.input_sources),
             alternative_sources=_counts(choice.alternative_sources),
             distinguishable=choice.distinguishable,
+            prompt=pragmatic_prompt(task.domain, examples, task.entry_point),
+            completion=task.target,
+            prompt_version=TEMPLATE_VERSION,
             provenance=self.ctx.provenance(STAGE),
         )
 
