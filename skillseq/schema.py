@@ -103,8 +103,9 @@ class Instruction:
 @dataclass(frozen=True)
 class EditSequence:
     """One LintSeq sample. `text` is the reference's training text (instruction, then the `<|diff|>` edits);
-    `prompt` + `completion` are the same for TRL: the instruction (or a neutral request made from the program's
-    signature when the seed had none, `skillseq.training.edit_prompt`) and the edits, ending as `text` does."""
+    `prompt` + `completion` are the same for TRL: the instruction on a line of its own (or a neutral request made
+    from the program's signature when the seed had none, `skillseq.training.edit_prompt`) and the edits, ending
+    as `text` does."""
 
     id: str
     source_id: str
@@ -139,7 +140,8 @@ class SourceCount:
 @dataclass(frozen=True)
 class PragmaticExample:
     """The examples chosen for one program. `prompt` is them rendered as a synthesizer's input
-    (`skillseq.training.pragmatic_prompt`, template `prompt_version`); `completion` is the program."""
+    (`skillseq.training.pragmatic_prompt`, template `prompt_version`); `completion` is the program (without
+    leading blank lines)."""
 
     id: str
     source_id: str

@@ -4,8 +4,11 @@ r"""What a trainer reads: the prompts of the training configs, built here only.
 evaluation that asks a trained model (the downstream benchmark renders people's examples with it), versioned
 like the teacher prompts: change the text, bump `TEMPLATE_VERSION` (written into every row as
 `prompt_version`). `edit_prompt` is the prompt of an `edit_sequences` row: the seed's instruction, or a neutral
-request made from the program's signature when the seed has none. Every prompt ends with a newline, so the
-completion (the program, or the `<|diff|>` edits) starts a line.
+request made from the program's signature when the seed has none.
+
+Every prompt ends with exactly one newline and no completion starts with whitespace other than a space, so the
+tokens of prompt + completion start with the prompt's own tokens (TRL masks the prompt by that prefix; blank
+lines across the boundary would merge into one token and shift it).
 
     >>> from skillseq.schema import Example
     >>> print(pragmatic_prompt("regex", [Example("ab1", "True"), Example("a", "False")]), end="")
@@ -27,9 +30,9 @@ completion (the program, or the `<|diff|>` edits) starts a line.
 from __future__ import annotations
 
 import ast
+import re
 
 from skillseq.schema import Example
-from skillseq.transforms.lintseq.core import training_text
 
 TEMPLATE_VERSION = "pragmatic-v2"
 
@@ -93,11 +96,22 @@ def neutral_request(program: str, entry_point: str | None = None) -> str:
 
 
 def edit_prompt(instruction: str | None, program: str, entry_point: str | None = None) -> str:
-    """The prompt of an `edit_sequences` row: `text` is this prompt's instruction then the completion."""
-    return (instruction or neutral_request(program, entry_point)) + "\n"
+    """The prompt of an `edit_sequences` row: the instruction, stripped, on a line of its own."""
+    return ((instruction or "").strip() or neutral_request(program, entry_point)) + "\n"
+
+
+def program_completion(program: str) -> str:
+    r"""A program as the completion of a prompt: without leading blank lines (see the module's docstring).
+
+    >>> program_completion("\n\ndef f():\n    return 1\n")
+    'def f():\n    return 1\n'
+    """
+    return re.sub(r"\A(?:[ \t]*\n)+", "", program)
 
 
 def edit_completion(diffs: list[str]) -> str:
-    """The edits in the reference's format, each after a `<|diff|>`, then the empty edit: `text` without its
-    instruction line (`edit_prompt(instruction, ...) + edit_completion(diffs) == text` when there is one)."""
+    """The edits in the reference's format, each after a `<|diff|>`, then the empty edit: `text` after its
+    instruction (which `edit_prompt` gives with its surrounding whitespace trimmed)."""
+    from skillseq.transforms.lintseq.core import training_text  # here: the LintSeq stage imports this module
+
     return training_text(None, diffs).removeprefix("\n")

@@ -26,7 +26,7 @@ from skillseq.config import PragmaticConfig
 from skillseq.context import RunContext
 from skillseq.sandbox import SandboxUnavailable
 from skillseq.schema import Example, PragmaticExample, Program, SourceCount
-from skillseq.training import TEMPLATE_VERSION, pragmatic_prompt
+from skillseq.training import TEMPLATE_VERSION, pragmatic_prompt, program_completion
 from skillseq.transforms.pragmatic import core
 from skillseq.transforms.pragmatic.teacher import TeacherHelp
 
@@ -127,7 +127,7 @@ class _ExecuteAndChoose(beam.DoFn):
             alternative_sources=_counts(choice.alternative_sources),
             distinguishable=choice.distinguishable,
             prompt=pragmatic_prompt(task.domain, examples, task.entry_point),
-            completion=task.target,
+            completion=program_completion(task.target),
             prompt_version=TEMPLATE_VERSION,
             provenance=self.ctx.provenance(STAGE),
         )
