@@ -48,6 +48,7 @@ from pathlib import Path
 
 import numpy as np
 
+from skillseq.training import edit_prompt
 from skillseq.transforms.lintseq.core import DIFF_TOKEN, apply_diff
 
 KINDS = ("program", "edits")
@@ -229,8 +230,6 @@ def example(row: dict) -> dict:
 
 def humaneval_prompt(problem: dict) -> str:
     """A problem's prompt: what the pipeline makes of a HumanEval seed (its instruction is the problem's prompt)."""
-    from skillseq.training import edit_prompt  # here: `import skillseq.training` first is circular at issue-20
-
     return edit_prompt(problem["prompt"], problem["prompt"], problem["entry_point"])
 
 
