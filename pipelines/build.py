@@ -14,6 +14,7 @@ rejects, each stage's accounting (`<stage>.in/.out/.rejected` pairs for the card
 from __future__ import annotations
 
 import importlib.metadata
+import os
 
 import apache_beam as beam
 
@@ -38,6 +39,16 @@ def _version(package: str) -> str:
         return "not installed"
 
 
+# Seed kinds read from a named dataset, by its Hub id (the card's `source_datasets`).
+HUB_DATASETS = {"humaneval": "openai/openai_humaneval"}
+
+
+def source_datasets(cfg: Config) -> list[str]:
+    """Hub ids of the named datasets the seeds came from: HumanEval, and `hf` sources that are not local folders."""
+    named = [HUB_DATASETS.get(s.kind) or (s.kind == "hf" and not os.path.exists(s.name) and s.name) for s in cfg.seeds]
+    return sorted({n for n in named if n})
+
+
 def card_info(cfg: Config) -> CardInfo:
     model = DEFAULT_MODEL_NAME if cfg.teacher.model == "default" else cfg.teacher.model
     teacher = f"{model} ({cfg.teacher.backend})"
@@ -51,6 +62,7 @@ def card_info(cfg: Config) -> CardInfo:
         versions=versions,
         teacher=teacher,
         benchmark_seeds=[source_name(s) for s in cfg.benchmark_seeds()],
+        source_datasets=source_datasets(cfg),
     )
 
 

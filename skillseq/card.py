@@ -1,13 +1,19 @@
 """The dataset card: YAML front matter the Hub and `load_dataset` read, then stats a person reads.
 
-The front matter lists every config's `data_files` and features; the body gives row counts, rejections by
-stage and reason, the generating config and versions, a plot of length distributions and, last, the run's
-teacher accounting. `write_card` is its one writer, called once the run is over (see `sinks.finish_dataset`):
-the pipeline leaves its statistics in `stats.json` (`write_stats`), the run adds its Beam metrics.
+The front matter is `huggingface_hub`'s `DatasetCardData`: the Hub's listing metadata (license, language,
+task and size categories, source datasets, tags) and every config's `data_files` (one marked `default`) and
+`dataset_info` (features, the `train` split's rows and Arrow bytes, download and dataset sizes, and each file's
+size and sha256 under `download_checksums`). `datasets` keys a local folder's cache on the folder's name and
+this YAML, so the checksums make every run load as itself, even from a folder named like an earlier one. The
+body gives row counts and what a trainer reads in each config, rejections by stage and reason, the generating
+config and versions, a plot of length distributions and, last, the run's teacher accounting. `write_card` is
+its one writer, called once the run is over (see `sinks.finish_dataset`): the pipeline leaves its statistics
+and the files it wrote in `stats.json` (`write_stats`), the run adds its Beam metrics.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 from dataclasses import dataclass, field
@@ -18,6 +24,17 @@ from apache_beam.io.filesystems import FileSystems
 from skillseq.schema import SCHEMAS
 
 
+@dataclass(frozen=True)
+class ShardFile:
+    """One written shard: its config, path in the folder, size and sha256 of its bytes, Arrow bytes it holds."""
+
+    config: str
+    name: str
+    num_bytes: int
+    sha256: str
+    arrow_bytes: int
+
+
 @dataclass
 class ConfigStats:
     name: str
@@ -25,6 +42,7 @@ class ConfigStats:
     length_hist: dict[int, int] = field(default_factory=dict)  # log2 bucket -> rows
     value_counts: dict[str, dict[str, int]] = field(default_factory=dict)
     sums: dict[str, int] = field(default_factory=dict)
+    files: dict[str, ShardFile] = field(default_factory=dict)  # by name; set once the shards are written
 
     def merge(self, other: ConfigStats) -> None:
         self.rows += other.rows
@@ -36,6 +54,7 @@ class ConfigStats:
                 mine[k] = mine.get(k, 0) + v
         for k, v in other.sums.items():
             self.sums[k] = self.sums.get(k, 0) + v
+        self.files.update(other.files)
 
 
 @dataclass(frozen=True)
@@ -47,9 +66,32 @@ class CardInfo:
     teacher: str
     license: str = "apache-2.0"
     benchmark_seeds: tuple[str, ...] | list[str] = ()  # benchmark sources seeded from (`allow_benchmark_seeds`)
+    source_datasets: tuple[str, ...] | list[str] = ()  # Hub ids of the named datasets the seeds came from
 
 
 BENCHMARK_TAG = "benchmark-data"
+
+# What a trainer reads in each training config (TRL's dataset conventions), and why the others are not.
+TRAINING_COLUMNS = {
+    "instructions": "`messages` (conversational: user, assistant)",
+    "edit_sequences": "`prompt` + `completion` (or `text`, the reference's format)",
+    "pragmatic_examples": "`prompt` + `completion` (`prompt_version` names the template)",
+}
+NOT_TRAINING = {
+    "skills": "not training data: the skill catalog the instructions were drawn from",
+    "rejected": "not training data: the records the stages would not pass on, with the reason",
+}
+# The Hub's size categories, by the number of training rows.
+SIZE_CATEGORIES = [
+    (10**3, "n<1K"), (10**4, "1K<n<10K"), (10**5, "10K<n<100K"), (10**6, "100K<n<1M"), (10**7, "1M<n<10M"),
+    (10**8, "10M<n<100M"), (10**9, "100M<n<1B"), (10**10, "1B<n<10B"), (10**11, "10B<n<100B"),
+    (10**12, "100B<n<1T"),
+]  # fmt: skip
+
+
+def size_category(rows: int) -> str:
+    """The Hub's size category of `rows` examples: `size_category(999)` -> `"n<1K"`, 1000 -> `"1K<n<10K"`."""
+    return next((name for bound, name in SIZE_CATEGORIES if rows < bound), "n>1T")
 
 
 def benchmark_notice(info: CardInfo) -> str:
@@ -62,25 +104,48 @@ def benchmark_notice(info: CardInfo) -> str:
     )
 
 
-def front_matter(info: CardInfo, configs: list[str]) -> dict:
+def dataset_info(stats: ConfigStats) -> dict:
+    """One config's `dataset_info`, as `datasets.DatasetInfo` reads it from YAML (and `push_to_hub` writes it)."""
     import datasets
 
+    files = sorted(stats.files.values(), key=lambda f: f.name)
+    arrow_bytes = sum(f.arrow_bytes for f in files)
     return {
-        "pretty_name": info.pretty_name,
-        "license": info.license,
-        "tags": ["synthetic", "code", "skillseq"] + ([BENCHMARK_TAG] if info.benchmark_seeds else []),
-        "configs": [
-            {"config_name": name, "data_files": [{"split": "train", "path": f"{name}/train-*.parquet"}]}
-            for name in configs
-        ],
-        "dataset_info": [
-            {
-                "config_name": name,
-                "features": datasets.Features.from_arrow_schema(SCHEMAS[name])._to_yaml_list(),
-            }
-            for name in configs
-        ],
+        "config_name": stats.name,
+        "features": datasets.Features.from_arrow_schema(SCHEMAS[stats.name])._to_yaml_list(),
+        "splits": [{"name": "train", "num_bytes": arrow_bytes, "num_examples": stats.rows}],
+        "download_size": sum(f.num_bytes for f in files),
+        "dataset_size": arrow_bytes,
+        # The files' checksums: what makes `datasets` key its cache on the content (see the module's docstring).
+        "download_checksums": {f.name: {"num_bytes": f.num_bytes, "checksum": f.sha256} for f in files},
     }
+
+
+def card_data(info: CardInfo, stats: dict[str, ConfigStats]):
+    """The front matter: the Hub's metadata and the configs with rows (the first training config is `default`)."""
+    from huggingface_hub import DatasetCardData
+
+    published = [s for s in stats.values() if s.rows]
+    training = [s for s in published if s.name in TRAINING_COLUMNS]
+    default = (training or published or [None])[0]
+    return DatasetCardData(
+        pretty_name=info.pretty_name,
+        license=info.license,
+        language=["en", "code"],
+        task_categories=["text-generation"],
+        size_categories=[size_category(sum(s.rows for s in training))],
+        source_datasets=list(info.source_datasets) or None,
+        tags=["synthetic", "code", "skillseq"] + ([BENCHMARK_TAG] if info.benchmark_seeds else []),
+        configs=[
+            {
+                "config_name": s.name,
+                "data_files": [{"split": "train", "path": f"{s.name}/train-*.parquet"}],
+                **({"default": True} if s is default else {}),
+            }
+            for s in published
+        ],
+        dataset_info=[dataset_info(s) for s in published],
+    )
 
 
 def _table(header: list[str], rows: list[list]) -> str:
@@ -103,6 +168,9 @@ def accounting(counts: dict[str, int]) -> list[list]:
 
 
 RUN_METRICS = "## Run metrics"
+TRL_EXAMPLE = """from datasets import load_dataset
+from trl import SFTTrainer
+SFTTrainer("HuggingFaceTB/SmolLM2-135M", train_dataset=load_dataset("out", "pragmatic_examples", split="train")).train()"""
 
 
 def render_body(
@@ -115,7 +183,13 @@ def render_body(
         "[skillseq](https://pypi.org/project/skillseq/): Instruct-SkillMix instructions, LintSeq edit "
         "sequences and pragmatic input/output examples. Every row records what made it (`provenance`).",
         "## Configs",
-        _table(["config", "rows"], [[name, s.rows] for name, s in stats.items()]),
+        _table(
+            ["config", "rows", "a trainer reads"],
+            [[name, s.rows, TRAINING_COLUMNS.get(name) or NOT_TRAINING.get(name, "")] for name, s in stats.items()],
+        ),
+        "The training configs follow TRL's dataset conventions, so `trl.SFTTrainer` takes them as they are "
+        "(prompt + completion trains on the completion only; `out` is this folder, or its repo id on the Hub):",
+        "```python\n" + TRL_EXAMPLE + "\n```",
     ]
     figures = {k: v for k, v in counts.items() if k.rsplit(".", 1)[-1] not in _FLOW}
     if "skillmix.pairs_total" in figures:
@@ -179,16 +253,19 @@ def render_card(
     plot: str | None,
     counters: dict[str, int] | None = None,
 ) -> str:
-    meta = yaml.safe_dump(front_matter(info, [name for name, s in stats.items() if s.rows]), sort_keys=False)
-    return f"---\n{meta}---\n\n" + render_body(info, stats, counts, plot, counters or {})
+    """The whole card, written through `huggingface_hub.DatasetCard` (which parses its front matter back)."""
+    from huggingface_hub import DatasetCard
+
+    body = render_body(info, stats, counts, plot, counters or {})
+    return str(DatasetCard(f"---\n{card_data(info, stats).to_yaml()}\n---\n\n{body}"))
 
 
 def write_stats(folder: str, stats: dict[str, ConfigStats], counts: dict[str, int]) -> None:
-    """What the pipeline knows for the card: each config's stats and the stages' counts, as `stats.json`."""
+    """What the pipeline knows for the card: each config's stats and files and the stages' counts, as `stats.json`."""
     with FileSystems.create(FileSystems.join(folder, "stats.json")) as f:
         f.write(
             json.dumps(
-                {n: s.__dict__ for n, s in stats.items()} | {"counts": counts}, sort_keys=True, indent=1
+                {n: dataclasses.asdict(s) for n, s in stats.items()} | {"counts": counts}, sort_keys=True, indent=1
             ).encode()
         )
 
@@ -205,6 +282,7 @@ def read_stats(folder: str) -> tuple[dict[str, ConfigStats], dict[str, int]]:
             length_hist={int(k): v for k, v in data[name]["length_hist"].items()},
             value_counts=data[name]["value_counts"],
             sums=data[name]["sums"],
+            files={k: ShardFile(**v) for k, v in data[name].get("files", {}).items()},
         )
         for name in SCHEMAS
         if name in data

@@ -15,7 +15,7 @@ from __future__ import annotations
 import dataclasses
 import types
 import typing
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pyarrow as pa
 
@@ -70,12 +70,24 @@ class Skill:
 
 
 @dataclass(frozen=True)
+class Message:
+    """One turn of a conversation, as chat templates and TRL's conversational datasets read it."""
+
+    role: str
+    content: str
+
+
+@dataclass(frozen=True)
 class Instruction:
+    """An instruction and the teacher's response; `messages` is the same pair as a chat (user, assistant), made
+    from the two fields whenever the record is built or replaced, so a trainer reads it without mapping."""
+
     id: str
     skills: list[str]
     query_type: str
     instruction: str
     response: str
+    messages: list[Message] = field(init=False)
     code_blocks: list[str]
     teacher_model: str
     prompt_version: str
@@ -83,9 +95,18 @@ class Instruction:
     completion_tokens: int
     provenance: Provenance
 
+    def __post_init__(self):
+        chat = [Message("user", self.instruction), Message("assistant", self.response)]
+        object.__setattr__(self, "messages", chat)
+
 
 @dataclass(frozen=True)
 class EditSequence:
+    """One LintSeq sample. `text` is the reference's training text (instruction, then the `<|diff|>` edits);
+    `prompt` + `completion` are the same for TRL: the instruction on a line of its own (or a neutral request made
+    from the program's signature when the seed had none, `skillseq.training.edit_prompt`) and the edits, ending
+    as `text` does."""
+
     id: str
     source_id: str
     instruction: str | None
@@ -97,6 +118,8 @@ class EditSequence:
     sample_index: int
     seed: int
     text: str
+    prompt: str
+    completion: str
     provenance: Provenance
 
 
@@ -116,6 +139,10 @@ class SourceCount:
 
 @dataclass(frozen=True)
 class PragmaticExample:
+    """The examples chosen for one program. `prompt` is them rendered as a synthesizer's input
+    (`skillseq.training.pragmatic_prompt`, template `prompt_version`); `completion` is the program (without
+    leading blank lines)."""
+
     id: str
     source_id: str
     domain: str
@@ -128,6 +155,9 @@ class PragmaticExample:
     input_sources: list[SourceCount]  # usable candidate inputs per source (tests, docstring, ..., boundary, ...)
     alternative_sources: list[SourceCount]  # distinct alternative behaviours per source (mutants, teacher)
     distinguishable: bool | None  # every non-equivalent alternative differs on some candidate (regex; else None)
+    prompt: str
+    completion: str
+    prompt_version: str
     provenance: Provenance
 
 
@@ -186,6 +216,7 @@ __all__ = [
     "EditSequence",
     "Example",
     "Instruction",
+    "Message",
     "PragmaticExample",
     "Program",
     "Provenance",

@@ -1,4 +1,5 @@
-"""A local stand-in for the Hugging Face Hub's upload API, enough for `HfApi.create_repo` + `upload_folder`.
+"""A local stand-in for the Hugging Face Hub's upload API, enough for `HfApi.create_repo` + `upload_folder`
+(with `delete_patterns`: it lists a repo's files and applies deletions in a commit).
 
 It answers on 127.0.0.1 only, keeps the committed files in memory, and records each request's Authorization
 header so tests can check the token was sent (and nothing else leaked it). Every file is accepted as a
@@ -33,6 +34,20 @@ class FakeHub(LocalServer):
 
         class Handler(JSONHandler):
             _reply = JSONHandler.send_json
+
+            def do_GET(self):
+                hub.auth_headers.append(self.headers.get("Authorization", ""))
+                parts = self.path.split("?")[0].strip("/").split("/")
+                if parts[:2] == ["api", "datasets"] and len(parts) >= 5 and parts[4] == "tree":
+                    files = hub.files.get(f"{parts[2]}/{parts[3]}")
+                    if files is None:
+                        return self._reply(404, {"error": "Repository not found"})
+                    tree = [
+                        {"type": "file", "path": path, "size": len(data), "oid": hashlib.sha1(data).hexdigest()}
+                        for path, data in sorted(files.items())
+                    ]
+                    return self._reply(200, tree)
+                return self._reply(404, {"error": f"not implemented: {self.path}"})
 
             def do_POST(self):
                 hub.auth_headers.append(self.headers.get("Authorization", ""))
@@ -73,6 +88,8 @@ class FakeHub(LocalServer):
                         op = json.loads(line)
                         if op["key"] == "file":
                             hub.files[repo_id][op["value"]["path"]] = base64.b64decode(op["value"]["content"])
+                        elif op["key"] == "deletedFile":
+                            del hub.files[repo_id][op["value"]["path"]]
                     oid = hashlib.sha1(body).hexdigest()
                     return self._reply(
                         200, {"commitOid": oid, "commitUrl": f"{hub.endpoint}/datasets/{repo_id}/commit/{oid}"}

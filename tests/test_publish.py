@@ -53,5 +53,7 @@ def test_upload_to_local_hub_sends_every_file_and_the_token(tmp_path):
         uploaded = hub.files["me/data"]
         assert sorted(uploaded) == files_to_upload(str(out))
         assert uploaded["README.md"] == (out / "README.md").read_bytes()
+        # The Hub checked the card (huggingface_hub asks it before uploading anything)
+        assert hub.validated and set(hub.validated) == {(out / "README.md").read_text()}
         assert hub.auth_headers and all(h == f"Bearer {TOKEN}" for h in hub.auth_headers)
         assert TOKEN not in result.stdout + result.stderr

@@ -33,6 +33,8 @@ def _sequences(n):
             sample_index=0,
             seed=0,
             text="x",
+            prompt="do\n",
+            completion="x",
             provenance=CTX.provenance("lintseq"),
         )
         for i in range(n)

@@ -13,6 +13,8 @@ crashed run never leaves a folder that `load_dataset` reads as complete.
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
 import json
 import math
 import os
@@ -23,7 +25,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from apache_beam.io.filesystems import FileSystems
 
-from skillseq.card import CardInfo, ConfigStats, read_stats, write_card, write_stats
+from skillseq.card import CardInfo, ConfigStats, ShardFile, read_stats, write_card, write_stats
 from skillseq.config import OutputConfig
 from skillseq.rng import stable_hash
 from skillseq.schema import SCHEMAS, to_row
@@ -41,7 +43,7 @@ COUNTED_FIELDS = {
     "rejected": ("stage", "reason"),
     "instructions": ("prompt_version", "teacher_model", "query_type"),
     "edit_sequences": ("linter",),
-    "pragmatic_examples": ("domain",),
+    "pragmatic_examples": ("domain", "prompt_version"),
 }
 # The stable key that places and orders a row: `id`, except the skill catalog, keyed by skill name.
 KEY_FIELD = {"skills": "name"}
@@ -102,21 +104,28 @@ class _StatsFn(beam.CombineFn):
         return acc
 
 
-def _write_shard(element, schema: pa.Schema, staging: str, config: str, total: int) -> str:
+def _write_shard(element, schema: pa.Schema, staging: str, config: str, total: int) -> ShardFile:
     index, grouped = element
     key = KEY_FIELD.get(config, "id")
     # Ties (one record rejected by two stages) are broken by the whole row, so the order never depends on the runner.
     rows = sorted((r for part in grouped["rows"] for r in part), key=lambda r: (r[key], json.dumps(r, sort_keys=True)))
-    path = FileSystems.join(staging, shard_name(config, index, total))
-    with FileSystems.create(path) as f, pq.ParquetWriter(f, schema, compression="zstd") as writer:
+    buffer = pa.BufferOutputStream()
+    with pq.ParquetWriter(buffer, schema, compression="zstd") as writer:
         # An empty shard has no row group at all (datasets' reader refuses a zero-row group).
         if rows:
             writer.write_table(pa.Table.from_pylist(rows, schema=schema))
-    return path
+    data = buffer.getvalue().to_pybytes()
+    name = shard_name(config, index, total)
+    with FileSystems.create(FileSystems.join(staging, name)) as f:
+        f.write(data)
+    # The card lists each file's size and sha256 (`datasets` keys its cache on them) and the Arrow bytes it holds,
+    # measured as `datasets` measures them when it loads the file (read back, validity bitmaps included).
+    arrow_bytes = pq.read_table(pa.BufferReader(data)).nbytes
+    return ShardFile(config, name, len(data), hashlib.sha256(data).hexdigest(), arrow_bytes)
 
 
 class _WriteConfig(beam.PTransform):
-    """One config's records -> its shards. Returns (written paths, stats)."""
+    """One config's records -> its shards. Returns (the `ShardFile`s written, stats)."""
 
     def __init__(self, config: str, staging: str, cfg: OutputConfig):
         super().__init__()
@@ -185,9 +194,16 @@ class _WriteStats(beam.DoFn):
     def __init__(self, staging: str):
         self.staging = staging
 
-    def process(self, _, paths, stats, counts):
+    def process(self, _, shards, stats, counts):
         by_name = {s.name: s for s in stats}
-        by_name = {name: by_name[name] for name in SCHEMAS if name in by_name}  # the card's fixed order
+        # The card's fixed order; each config with the files it wrote (an empty config publishes none: see below).
+        by_name = {
+            name: dataclasses.replace(
+                by_name[name], files={s.name: s for s in shards if s.config == name and by_name[name].rows}
+            )
+            for name in SCHEMAS
+            if name in by_name
+        }
         # `load_dataset` cannot load a config without rows: an empty one is reported, not published.
         for name, stat in by_name.items():
             if stat.rows == 0:
@@ -233,10 +249,10 @@ class WriteHuggingFaceDataset(beam.PTransform):
         # Shards of an earlier crashed run must not be published with this one: start from a clean slate.
         # (Done while the pipeline is built, in the launching process, before any worker writes.)
         _remove_folder(self.staging)
-        paths, stats = [], []
+        shards, stats = [], []
         for name, records in outputs.items():
             written, stat = records | f"Write[{name}]" >> _WriteConfig(name, self.staging, self.cfg)
-            paths.append(written)
+            shards.append(written)
             stats.append(stat)
         if counts is None:
             counts = pipeline | "NoCounts" >> beam.Create([])
@@ -246,7 +262,7 @@ class WriteHuggingFaceDataset(beam.PTransform):
             | "Stats"
             >> beam.ParDo(
                 _WriteStats(self.staging),
-                paths=beam.pvalue.AsList(paths | "AllShards" >> beam.Flatten()),
+                shards=beam.pvalue.AsList(shards | "AllShards" >> beam.Flatten()),
                 stats=beam.pvalue.AsList(stats | "AllStats" >> beam.Flatten()),
                 counts=beam.pvalue.AsList(counts),
             )

@@ -27,6 +27,7 @@ from skillseq.linters import Linter, LinterError, make_linter
 from skillseq.linters.base import python_syntax_error
 from skillseq.rng import rng
 from skillseq.schema import EditSequence, Program
+from skillseq.training import edit_completion, edit_prompt
 from skillseq.transforms.lintseq.core import Job, edit_diffs, prepare, sample_edit_paths, training_text
 
 STAGE = "lintseq"
@@ -160,6 +161,8 @@ class _SampleBatch(beam.DoFn):
                 sample_index=k,
                 seed=self.ctx.seed,
                 text=training_text(program.instruction, diffs),
+                prompt=edit_prompt(program.instruction, program.code, program.entry_point),
+                completion=edit_completion(diffs),
                 provenance=self.provenance,
             )
 

@@ -28,6 +28,7 @@ from skillseq.config import PragmaticConfig
 from skillseq.context import RunContext
 from skillseq.sandbox import SandboxUnavailable
 from skillseq.schema import Example, PragmaticExample, Program, SourceCount
+from skillseq.training import TEMPLATE_VERSION, pragmatic_prompt, program_completion
 from skillseq.transforms.pragmatic import core
 from skillseq.transforms.pragmatic.regex_grammar import sampled_regexes
 from skillseq.transforms.pragmatic.teacher import TeacherHelp
@@ -118,12 +119,13 @@ class _ExecuteAndChoose(beam.DoFn):
             yield _drop(self.ctx, task.id, choice, task.target)
             return
         self.made.inc()
+        examples = [Example(input=i, output=o) for i, o in choice.examples]
         yield PragmaticExample(
             id=f"{task.domain}:{task.id}",
             source_id=task.source_id,
             domain=task.domain,
             program=task.target,
-            examples=[Example(input=i, output=o) for i, o in choice.examples],
+            examples=examples,
             num_alternatives=choice.num_alternatives,
             num_candidates=choice.num_candidates,
             p_target_pragmatic=choice.p_target_pragmatic,
@@ -131,6 +133,9 @@ class _ExecuteAndChoose(beam.DoFn):
             input_sources=_counts(choice.input_sources),
             alternative_sources=_counts(choice.alternative_sources),
             distinguishable=choice.distinguishable,
+            prompt=pragmatic_prompt(task.domain, examples, task.entry_point),
+            completion=program_completion(task.target),
+            prompt_version=TEMPLATE_VERSION,
             provenance=self.ctx.provenance(STAGE),
         )
 
