@@ -79,6 +79,8 @@ class Equivalence:
     builder); a pair past it, or outside what `interegular` reads, counts as not equivalent."""
 
     def __init__(self, timeout_s: float = 10.0):
+        import skillseq.transforms.pragmatic.regex_domain  # noqa: F401  (before the fork: the child imports nothing)
+
         self.timeout_s, self.timeouts, self.cache = timeout_s, 0, {}
         self._ctx = multiprocessing.get_context("fork")  # fast; the child runs only interegular
         self._pool = self._ctx.Pool(1)
@@ -264,11 +266,10 @@ def bootstrap(a: np.ndarray, b: np.ndarray, seed: int, n: int = 2000) -> dict:
     gen = np.random.default_rng(seed)
     idx = gen.integers(0, len(a), size=(n, len(a)))
     ma, mb = a[idx].mean(axis=1), b[idx].mean(axis=1)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        ratio = np.where(mb > 0, ma / np.where(mb > 0, mb, 1), np.inf)
+    ratio = ma[mb > 0] / mb[mb > 0]  # resamples where random scored nothing have no ratio
 
     def ci(x):
-        return [float(np.percentile(x, 2.5)), float(np.percentile(x, 97.5))]
+        return [float(np.percentile(x, 2.5)), float(np.percentile(x, 97.5))] if len(x) else None
 
     return {
         "pragmatic": float(a.mean()),
@@ -385,6 +386,7 @@ def report(args, episodes, requests, patterns, dropped, sizes, per_model, walls,
         },
         "targets": len(patterns),
         "targets_dropped_as_eval": dropped,
+        "target_regexes": patterns,
         "sets": sizes,
         "episodes": len(episodes),
         "eval_rows_per_model": len(requests),
@@ -449,7 +451,7 @@ def _text(r: dict) -> str:
     ]
     for name, f in r["figures"].items():
         ratio = "n/a" if f["ratio"] is None else f"{f['ratio']:.2f}"
-        rc = f"[{f['ratio_ci'][0]:.2f}, {f['ratio_ci'][1]:.2f}]"
+        rc = "" if f["ratio_ci"] is None else f"[{f['ratio_ci'][0]:.2f}, {f['ratio_ci'][1]:.2f}]"
         lines.append(
             f"{name:<14}{_pct(f['pragmatic'])} [{_pct(f['pragmatic_ci'][0])},{_pct(f['pragmatic_ci'][1])}]"
             f"{_pct(f['random']):>9} [{_pct(f['random_ci'][0])},{_pct(f['random_ci'][1])}]"
