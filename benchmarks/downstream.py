@@ -19,7 +19,9 @@ The pragmatic experiment (Vaduguru, Fried & Pu 2024, in miniature):
   and the paired difference's interval, sizes and wall times; to stdout and `benchmarks/results/downstream-
   pragmatic.{txt,json}`.
 
-`--experiment lintseq` runs `benchmarks/downstream_lintseq.py` (the LintSeq harness, its own arguments).
+`--experiment lintseq` runs `benchmarks/downstream_lintseq.py` (the LintSeq harness, imported only then; it
+parses the command line with its own arguments). With `--experiment all` a flag both know (`--quick`, `--seed`,
+`--steps`, ...) reaches both experiments.
 """
 
 from __future__ import annotations
@@ -479,7 +481,7 @@ def main(argv=None) -> int:
             return 2
         parser = argparse.ArgumentParser(description="LintSeq experiment", parents=[head])
         lintseq.add_arguments(parser)
-        return lintseq.main(parser.parse_known_args(argv)[0]) or 0
+        lintseq.main(parser.parse_known_args(argv)[0])
     return 0
 
 
