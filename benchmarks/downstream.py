@@ -226,7 +226,6 @@ def guesses(model, tok, prompts: list[str], batch_size: int, max_new_tokens: int
     tok.padding_side = "left"
     if tok.pad_token is None:
         tok.pad_token = tok.eos_token
-    out = []
     order = sorted(range(len(prompts)), key=lambda i: len(prompts[i]))  # like lengths together: less padding
     texts = [""] * len(prompts)
     with torch.inference_mode():
@@ -238,8 +237,7 @@ def guesses(model, tok, prompts: list[str], batch_size: int, max_new_tokens: int
             )
             for i, seq in zip(idx, gen[:, enc["input_ids"].shape[1] :], strict=True):
                 texts[i] = tok.decode(seq, skip_special_tokens=True).strip().split("\n")[0].strip()
-    out.extend(texts)
-    return out
+    return texts
 
 
 # ---------------------------------------------------------------------------------------------- the scoring
