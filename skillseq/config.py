@@ -172,6 +172,12 @@ def _sandbox_config() -> type[_Model]:
 SandboxConfig = _sandbox_config()
 
 
+class RegexSamplerConfig(_Model):
+    """`count` regexes from the StructuredRegex-style grammar (`regex_grammar`), each drawn from (seed, key)."""
+
+    count: Annotated[int, Field(ge=1, le=1_000_000)]
+
+
 class PragmaticConfig(_Model):
     """`alternatives`: where alternative programs come from (AST mutants; `teacher`: `teacher_samples`
     implementations written from the signature and docstring). `input_sources`: where candidate inputs come
@@ -195,7 +201,10 @@ class PragmaticConfig(_Model):
     teacher_samples: Annotated[int, Field(ge=1, le=100)] = 4
     teacher_inputs: Annotated[int, Field(ge=1, le=100)] = 8
     recursion: Literal["s1", "l1"] = "s1"
+    # random: the same number of examples drawn at random from the same usable candidates (a baseline set)
+    selection: Literal["pragmatic", "random"] = "pragmatic"
     regexes: list[str] = []
+    regex_sampler: RegexSamplerConfig | None = None  # sampled targets, after `regexes` (shipped ones: neither)
     sandbox: SandboxConfig = SandboxConfig()
 
 

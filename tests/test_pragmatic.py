@@ -276,3 +276,57 @@ def test_a_target_that_hangs_on_one_input_keeps_the_others(monkeypatch):
     assert sizes[:2] == [5, 3] and len(sizes) == 3  # the inputs after the hang ran again, then the mutants
     choice = core.choose(task, outcomes, k=2, seed=0)
     assert choice.num_candidates == 4 and choice.p_target_pragmatic >= choice.p_target_random
+
+
+def test_sampled_regexes_follow_the_grammar_and_the_seed():
+    from skillseq.transforms.pragmatic.regex_grammar import sampled_regexes
+
+    first, again, other = sampled_regexes(200, seed=0), sampled_regexes(200, seed=0), sampled_regexes(200, seed=1)
+    assert first == again and first != other
+    patterns = [p for _, p in first]
+    assert len(set(patterns)) == len(patterns) > 150
+    atom = r"(\[\^?(A-Z|a-z|0-9|A-Za-z)\]|[A-Za-z0-9,;:_!@]|\\[^A-Za-z0-9])"
+    quant = r"(\{\d\}|\{\d,\d?\}|\?)?"
+    field = rf"({atom}{quant}|\({atom}{quant}\|{atom}{quant}\){quant}|\(({atom}{quant}){{1,2}}\)\?)"
+    for p in patterns:
+        assert re.fullmatch(rf"{field}{{1,5}}", p), p
+        parse(p)  # the stage's reader takes every one
+    for feature in ["[A-Z]", "[a-z]", "[0-9]", "[A-Za-z]", "[^", "|", ")?", "?", ",}", "}", "\\"]:
+        assert any(feature in p for p in patterns), feature
+
+
+def test_regex_sampler_config_adds_sampled_targets_keyed_by_the_run_seed():
+    from skillseq.transforms.pragmatic.stage import regex_targets
+
+    cfg = PragmaticConfig(regex_sampler={"count": 5})
+    targets = regex_targets(cfg, seed=3)
+    assert [k for k, _ in targets] == [f"sampled/{i}" for i in range(5)]
+    assert targets == regex_targets(cfg, seed=3) != regex_targets(cfg, seed=4)
+    both = regex_targets(PragmaticConfig(regexes=[r"\d{3}"], regex_sampler={"count": 2}), seed=3)
+    assert both == [("regex/0", r"\d{3}"), *targets[:2]]
+    assert len(regex_targets(PragmaticConfig(), seed=3)) == len(shipped_regexes())
+
+
+def test_random_selection_shows_as_many_examples_drawn_from_the_same_candidates():
+    patterns = [r"[A-Z]{2,}(q|z)", r"[0-9]{3}K{2,4}", r"(E|v)[A-Z]{2,}", r"[a-z]{1,3}[0-9]{1,}"]
+    rows = {}
+    for selection in ("pragmatic", "random"):
+        rows[selection] = []
+        for i, p in enumerate(patterns):
+            task = core.regex_task(f"regex/{i}", "regexes", p, 32, 32, seed=0)
+            choice = core.choose(task, core.execute(task, LIMITS), k=4, seed=0, selection=selection)
+            rows[selection].append((task, choice))
+    differ = 0
+    for (task, prag), (_, rand) in zip(rows["pragmatic"], rows["random"], strict=True):
+        assert len(rand.examples) == len(prag.examples) >= 1
+        assert {i for i, _ in rand.examples} <= set(task.shown_inputs)  # the same candidates
+        for s, label in rand.examples:  # labels are the target's
+            assert label == str(re.fullmatch(task.target, s) is not None)
+        assert (rand.p_target_pragmatic, rand.p_target_random) == (prag.p_target_pragmatic, prag.p_target_random)
+        differ += rand.examples != prag.examples
+    assert differ >= 3
+    task, first = rows["random"][0]
+    outcomes = core.execute(task, LIMITS)
+    assert core.choose(task, outcomes, k=4, seed=0, selection="random").examples == first.examples  # seeded
+    with pytest.raises(ValueError, match="selection"):
+        core.choose(task, outcomes, k=4, seed=0, selection="best")

@@ -296,8 +296,14 @@ def _ran(outcomes: list[Outcome], index) -> bool:
     return any(outcomes[u].status in ("ok", "raised") for u in index)
 
 
-def choose(task: Task, outcomes: list[list[Outcome]], k: int, seed: int, recursion: str = "s1") -> Choice | Drop:
-    """Pragmatic (RSA) and random examples for the task; P_L0(h*) of each.
+def choose(
+    task: Task, outcomes: list[list[Outcome]], k: int, seed: int, recursion: str = "s1", selection: str = "pragmatic"
+) -> Choice | Drop:
+    """Pragmatic (RSA) and random examples for the task; P_L0(h*) of k of each.
+
+    The examples shown are the pragmatic ones, or with `selection="random"` as many (the speaker stops early
+    once the target is singled out) drawn at random from the same usable candidates, in the order drawn: the
+    first of the k random draws that `p_target_random` measures.
 
     Columns: the target, every mutant, and each teacher implementation that ran (returned or raised) on some
     usable input; programs with the same behaviour on the usable inputs are merged (first one kept).
@@ -318,9 +324,12 @@ def choose(task: Task, outcomes: list[list[Outcome]], k: int, seed: int, recursi
     M = rsa.consistency(codes, target)
     chosen = rsa.select_examples(M, target, k, rng(seed, STAGE, task.id, "select"), recursion=recursion)
     randomly = rsa.random_examples(len(index), k, rng(seed, STAGE, task.id, "random"))
+    if selection not in ("pragmatic", "random"):
+        raise ValueError(f"unknown selection {selection!r}: pragmatic or random")
+    shown = chosen if selection == "pragmatic" else randomly[: len(chosen)]
     return Choice(
         domain=task.domain,
-        examples=[(task.shown_inputs[index[u]], cells[u, 0]) for u in chosen],
+        examples=[(task.shown_inputs[index[u]], cells[u, 0]) for u in shown],
         num_alternatives=M.shape[1] - 1,
         num_candidates=len(index),
         p_target_pragmatic=rsa.p_target(M, chosen, target),

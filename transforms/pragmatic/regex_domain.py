@@ -27,6 +27,7 @@ pattern's remaining strings are skipped (also "no") so one catastrophic pattern 
 
 from __future__ import annotations
 
+import functools
 import re
 
 import interegular
@@ -393,19 +394,25 @@ _UNIVERSE = r"[!-~]{1,15}"  # the candidate space: 1-15 printable ASCII characte
 
 def equivalent_to(pattern: str, alternatives: list[str]) -> list[bool | None]:
     """Per alternative: whether it accepts exactly the target's strings within the candidate space (finite
-    automata, `interegular`); None where a regex is outside what the automaton builder reads."""
+    automata, `interegular`); None where a regex is outside what the automaton builder reads. Answers are
+    remembered (the automata are most of a regex task's cost; a rerun on the same targets reuses them)."""
+    return list(_equivalent_to(pattern, tuple(alternatives)))
+
+
+@functools.lru_cache(maxsize=4096)
+def _equivalent_to(pattern: str, alternatives: tuple[str, ...]) -> tuple[bool | None, ...]:
     try:
         universe = interegular.parse_pattern(_UNIVERSE).to_fsm()
         target = interegular.parse_pattern(pattern).to_fsm().intersection(universe)
     except Exception:  # interegular raises its own assorted errors on syntax it does not read
-        return [None] * len(alternatives)
+        return (None,) * len(alternatives)
     out = []
     for alt in alternatives:
         try:
             out.append(bool(interegular.parse_pattern(alt).to_fsm().intersection(universe).equivalent(target)))
         except Exception:
             out.append(None)
-    return out
+    return tuple(out)
 
 
 def regex_program(pattern: str) -> str:

@@ -3,7 +3,9 @@
 Vaduguru, Fried & Pu (2024): gather alternative programs and candidate inputs, run them all, and let a
 pragmatic speaker choose the examples under which a literal listener is most sure of the target.
 Input: `Program` records (Python; HumanEval seeds carry `entry_point` and `tests`). With "regex" in
-`cfg.domains` the stage also makes regex targets, from `cfg.regexes` or the shipped `data/regexes.txt`.
+`cfg.domains` the stage also makes regex targets, from `cfg.regexes` and `cfg.regex_sampler` (the grammar of
+`regex_grammar`), or the shipped `data/regexes.txt`. `cfg.selection: random` writes, instead of the chosen
+examples, as many drawn at random from the same usable candidates (the baseline a trained model is compared to).
 Output: (`PragmaticExample` records, `Rejected` records). Each example row carries P_L0(h*|chosen) and
 the same for k examples drawn at random, so the row shows what pragmatics gained.
 
@@ -28,6 +30,7 @@ from skillseq.sandbox import SandboxUnavailable
 from skillseq.schema import Example, PragmaticExample, Program, SourceCount
 from skillseq.training import TEMPLATE_VERSION, pragmatic_prompt, program_completion
 from skillseq.transforms.pragmatic import core
+from skillseq.transforms.pragmatic.regex_grammar import sampled_regexes
 from skillseq.transforms.pragmatic.teacher import TeacherHelp
 
 STAGE = core.STAGE
@@ -45,10 +48,12 @@ def shipped_regexes() -> list[str]:
     return [line.strip() for line in text.splitlines() if line.strip() and not line.startswith("# ")]
 
 
-def regex_targets(cfg: PragmaticConfig) -> list[tuple[str, str]]:
-    """(id, pattern) pairs: `regex/<n>` in file or config order."""
-    patterns = cfg.regexes or shipped_regexes()
-    return [(f"regex/{i}", p) for i, p in enumerate(patterns)]
+def regex_targets(cfg: PragmaticConfig, seed: int = 0) -> list[tuple[str, str]]:
+    """(id, pattern) pairs: `regex/<n>` in config order, then `sampled/<n>` from `cfg.regex_sampler` (seeded by
+    the config seed and the key); the shipped regexes when neither is given."""
+    sampled = sampled_regexes(cfg.regex_sampler.count, seed) if cfg.regex_sampler else []
+    patterns = cfg.regexes or ([] if sampled else shipped_regexes())
+    return [(f"regex/{i}", p) for i, p in enumerate(patterns)] + sampled
 
 
 class _Build(beam.DoFn):
@@ -101,7 +106,9 @@ class _ExecuteAndChoose(beam.DoFn):
     def process(self, task: core.Task):
         try:
             outcomes = core.execute(task, self.cfg.sandbox)
-            choice = core.choose(task, outcomes, self.cfg.num_examples, self.ctx.seed, self.cfg.recursion)
+            choice = core.choose(
+                task, outcomes, self.cfg.num_examples, self.ctx.seed, self.cfg.recursion, self.cfg.selection
+            )
         except SandboxUnavailable:
             raise  # sandbox.require: the stage fails rather than run untrusted code without a required wall
         except Exception as e:  # a bug or a broken sandbox: the record leaves with its traceback, the run goes on
@@ -151,7 +158,7 @@ class PragmaticExamples(beam.PTransform):
         elif "python" in self.cfg.domains:
             sources.append(programs | "NoTeacher" >> beam.Map(lambda p: (p, [], [])))
         if "regex" in self.cfg.domains:
-            sources.append(programs.pipeline | "RegexTargets" >> beam.Create(regex_targets(self.cfg)))
+            sources.append(programs.pipeline | "RegexTargets" >> beam.Create(regex_targets(self.cfg, self.ctx.seed)))
         # The sandboxed execution is the expensive part, so work is spread across workers first. Spreading the
         # light targets (not the built tasks, ~150 KB each with their inputs and mutants) keeps what a runner
         # buffers at the shuffle small; building and executing then fuse and stream.
