@@ -109,9 +109,11 @@ def _all_drafts_are(expected):
 @pytest.mark.slow
 def test_generation_path_on_the_default_teacher(tmp_path):
     """The default teacher rarely names usable skills, so the SkillMix run above may stop at the catalog; this
-    runs instruction -> response -> filters on the real model from a fixed two-skill catalog."""
+    runs instruction -> response -> filters on the real model from a fixed two-skill catalog. Six draws: the
+    135M model often writes a solution instead of a request (truncated or `code_not_request`), and which draws it
+    does that on changed with the CPU's bf16 kernels (two draws both failed on this machine, passed on CI's)."""
     cfg = Config(
-        teacher={"max_new_tokens": 96, "cache_dir": str(tmp_path / "cache")}, generation={"num_instructions": 2}
+        teacher={"max_new_tokens": 128, "cache_dir": str(tmp_path / "cache")}, generation={"num_instructions": 6}
     )
     ctx = RunContext.of(cfg)
     skills = [
@@ -127,7 +129,7 @@ def test_generation_path_on_the_default_teacher(tmp_path):
         kept, contaminated = kept | Decontaminate(ctx, DECONTAMINATE)
         rejects = (unsampled, unwritten, shirkers, duplicates, contaminated) | "Rejects" >> beam.Flatten()
         ends = (kept, rejects) | "Ends" >> beam.Flatten() | beam.Map(lambda r: r.id)
-        assert_that(ends, equal_to(["skillmix/000000", "skillmix/000001"]), label="every draw ends once")
+        assert_that(ends, equal_to([f"skillmix/{i:06d}" for i in range(6)]), label="every draw ends once")
         assert_that(
             drafts | beam.Map(lambda d: (d.record.teacher_model, d.record.skills, d.record.completion_tokens > 0)),
             _all_drafts_are(("HuggingFaceTB/SmolLM2-135M-Instruct", ["recursion", "string parsing"], True)),
