@@ -270,6 +270,8 @@ class SampleSkillCombos(beam.PTransform):
         self.cfg, self.ctx, self.query_types = ctx.config, ctx, query_types
 
     def expand(self, catalog):
+        # One worker draws every combo: it holds the catalog after merging and the query types (sizes of the
+        # catalogs, not of the seeds) and an m x m matrix of pair counts, m the catalog's size.
         drawn = (
             catalog
             | "Gather" >> beam.combiners.ToList()
