@@ -108,6 +108,8 @@ class SkillsConfig(_Model):
     skills_per_call: Annotated[int, Field(ge=1, le=100)] = 5  # direct mode asks in chunks a small model can finish
     direct_samples: Annotated[int, Field(ge=1, le=100)] = 1  # direct mode repeats; support counts agreeing samples
     max_examples: Annotated[int, Field(ge=0, le=100)] = 5  # source ids kept per catalog entry
+    # Similar names each catalog name keeps (the first-ranked ones): bounds the clustering graph at names x this.
+    max_neighbours: Annotated[int, Field(ge=1, le=10000)] = 32
 
 
 class GenerationConfig(_Model):

@@ -8,7 +8,6 @@ import random
 from pathlib import Path
 
 import apache_beam as beam
-import numpy as np
 import pytest
 from apache_beam.testing.test_pipeline import TestPipeline
 from apache_beam.testing.util import assert_that, equal_to
@@ -17,19 +16,22 @@ from skillseq import prompts
 from skillseq.config import Config, SkillsConfig
 from skillseq.context import RunContext
 from skillseq.schema import Seed, Skill
-from skillseq.transforms.skillmix.skills import (
+from skillseq.transforms.skillmix.catalog import (
     CATALOG,
     BuildSkillCatalog,
     build_catalog,
-    direct_requests,
     leader_clusters,
+    ngram_cosine,
+    ngram_pairs,
+    split_not_skills,
+)
+from skillseq.transforms.skillmix.skills import (
+    direct_requests,
     mentions_of_reply,
-    ngram_similarity,
     normalize_name,
     not_a_skill,
     parse_named_list,
     seed_request,
-    split_not_skills,
 )
 
 RECORDED = json.loads((Path(__file__).parent / "data" / "recorded_skillmix.json").read_text())
@@ -90,19 +92,63 @@ def test_parse_named_list_tolerates_weak_json():
     assert parse_named_list("not a list", 3) == []
 
 
-def test_ngram_similarity_is_a_similarity():
+def test_ngram_cosine_is_a_similarity():
     names = ["list comprehension", "list comprehensions", "dict comprehension", "recursion", "x"]
-    sim = ngram_similarity(names)
-    assert np.allclose(sim, sim.T) and np.allclose(np.diag(sim), 1.0)
-    assert sim.min() >= 0 and sim.max() <= 1 + 1e-9
-    assert sim[0, 1] > sim[0, 2] > sim[0, 3]
+    for a in names:
+        assert ngram_cosine(a, a) == pytest.approx(1.0)
+        assert all(0 <= ngram_cosine(a, b) == ngram_cosine(b, a) <= 1 + 1e-12 for b in names)
+    assert ngram_cosine(names[0], names[1]) > ngram_cosine(names[0], names[2]) > ngram_cosine(names[0], names[3])
 
 
-def test_leader_clusters_follow_the_order():
-    sim = np.array([[1, 0.9, 0.0], [0.9, 1, 0.9], [0.0, 0.9, 1]])
-    assert leader_clusters(sim, 0.85) == [[0, 1], [2]]
-    assert leader_clusters(sim, 0.95) == [[0], [1], [2]]
-    assert leader_clusters(np.zeros((0, 0)), 0.5) == []
+def _names(n: int, seed: int) -> list[str]:
+    """Skill-like names from a few words and suffixes: many similar pairs at every threshold."""
+    words = "list dict string loop sort search tree graph parse format regex file json error class test".split()
+    rng = random.Random(seed)
+    names = {
+        " ".join(rng.sample(words, rng.randint(1, 3))) + rng.choice(["", "s", "ing", "er", " x"]) for _ in range(n)
+    }
+    return sorted(names)
+
+
+@pytest.mark.parametrize("threshold", [0.5, 0.7, 0.85])
+def test_ngram_pairs_are_every_pair_at_the_threshold(threshold):
+    """The prefix-filtered index finds exactly the pairs a comparison of all pairs finds (exact, not sampled)."""
+    names = _names(300, seed=1)
+    every = {(a, b) for i, a in enumerate(names) for b in names[i + 1 :] if ngram_cosine(a, b) >= threshold}
+    assert len(every) > 5 and ngram_pairs(names, threshold) == every
+
+
+def _greedy_leaders(ranked: list[str], similar) -> dict[str, str]:
+    """The clustering of issue 11, over all pairs: in rank order, join the first leader you resemble, or lead."""
+    leaders, out = [], {}
+    for name in ranked:
+        leader = next((lead for lead in leaders if similar(name, lead)), None)
+        if leader is None:
+            leaders.append(name)
+        else:
+            out[name] = leader
+    return out
+
+
+def test_leader_clusters_do_not_chain():
+    # a ~ b ~ c but not a ~ c: c leads, as when every name is compared with every leader.
+    assert leader_clusters([((-1, "b"), [(-2, "a")]), ((-1, "c"), [(-1, "b")])]) == {"b": "a"}
+    assert leader_clusters([((-1, "c"), [(-2, "a"), (-1, "b")]), ((-1, "b"), [(-2, "a")])]) == {"b": "a", "c": "a"}
+    assert leader_clusters([]) == {}
+
+
+@pytest.mark.parametrize("threshold", [0.55, 0.75])
+def test_leader_clusters_equal_the_greedy_walk_over_all_pairs(threshold):
+    names = _names(200, seed=2)
+    support = {n: 1 + random.Random(n).randint(0, 3) for n in names}
+    ranked = sorted(names, key=lambda n: (-support[n], n))
+    earlier = {}
+    for a, b in ngram_pairs(names, threshold):
+        first, second = sorted([(-support[a], a), (-support[b], b)])
+        earlier.setdefault(second, []).append(first)
+    followers = leader_clusters(earlier.items())
+    assert len(followers) > 10
+    assert followers == _greedy_leaders(ranked, lambda a, b: ngram_cosine(a, b) >= threshold)
 
 
 def test_catalog_merges_spellings_and_counts_distinct_sources():
@@ -114,7 +160,7 @@ def test_catalog_merges_spellings_and_counts_distinct_sources():
         _mention("String formatting", "s1", "f-strings"),
         _mention("string format", "s4", ""),
     ]
-    kept, dropped = build_catalog(mentions, ngram_similarity, 0.8, 2, 5, None)
+    kept, dropped = build_catalog(mentions, ngram_pairs, 0.8, 2, 5, None)
     assert [(s.name, s.support, s.examples, s.definition) for s in kept] == [
         ("list comprehension", 2, ["s1", "s2"], "build lists"),
         ("string format", 2, ["s1", "s4"], "f-strings"),  # equal support: the first name leads
@@ -139,17 +185,16 @@ def test_catalog_is_deterministic_and_accounts_for_every_mention():
         "sorts",
     ]
     mentions = [_mention(n, f"s{i % 5}", f"def {i % 3}") for i, n in enumerate(names)]
-    kept, dropped = build_catalog(mentions, ngram_similarity, 0.75, 1, 100, None)
+    kept, dropped = build_catalog(mentions, ngram_pairs, 0.75, 1, 100, None)
     for seed in range(3):
         shuffled = mentions[:]
         random.Random(seed).shuffle(shuffled)
-        assert build_catalog(shuffled, ngram_similarity, 0.75, 1, 100, None) == (kept, dropped)
+        assert build_catalog(shuffled, ngram_pairs, 0.75, 1, 100, None) == (kept, dropped)
     assert dropped == []
     catalog = [s.name for s in kept]
     assert len(catalog) == len(set(catalog)) and catalog == sorted(catalog)
     # Leaders are pairwise dissimilar, and every source shows up in the entries its mentions merged into.
-    sim = ngram_similarity(catalog)
-    assert (sim[~np.eye(len(catalog), dtype=bool)] < 0.75).all()
+    assert all(ngram_cosine(a, b) < 0.75 for i, a in enumerate(catalog) for b in catalog[i + 1 :])
     assert set().union(*(s.examples for s in kept)) == {f"s{i}" for i in range(5)}
     # 12 normalised names; 'dict(ionary) comprehension' and 'string format(ting)' merge at 0.75, 'sort(ing)' not.
     assert len({normalize_name(n) for n in names}) == 12 and len(catalog) == 10
@@ -158,8 +203,8 @@ def test_catalog_is_deterministic_and_accounts_for_every_mention():
 
 def test_min_support_splits_the_catalog():
     mentions = [_mention("loops", "a"), _mention("loop", "b"), _mention("sets", "a"), _mention("set", "a")]
-    everything, _ = build_catalog(mentions, ngram_similarity, 0.85, 1, 5, None)
-    kept, dropped = build_catalog(mentions, ngram_similarity, 0.85, 2, 5, None)
+    everything, _ = build_catalog(mentions, ngram_pairs, 0.85, 1, 5, None)
+    kept, dropped = build_catalog(mentions, ngram_pairs, 0.85, 2, 5, None)
     assert sorted(s.name for s in kept + dropped) == sorted(s.name for s in everything) == ["loop", "set"]
     assert [s.name for s in kept] == ["loop"] and [s.name for s in dropped] == ["set"]
 
@@ -186,7 +231,7 @@ def test_the_catalog_built_from_recorded_replies_holds_only_skills():
         "python": "echoes the prompt or schema",
         "your definition of the feature is not valid please provide": "a sentence, not a name",
     }
-    catalog, _ = build_catalog(kept, ngram_similarity, CFG.merge_threshold, 1, CFG.max_examples, None)
+    catalog, _ = build_catalog(kept, ngram_pairs, CFG.merge_threshold, 1, CFG.max_examples, None)
     assert [(s.name, s.support, s.examples) for s in catalog] == [("mixed type error", 1, ["seed/02"])]
 
 
@@ -215,7 +260,7 @@ def test_build_skill_catalog_in_a_pipeline_matches_the_pure_function():
         ]
     ]
     ctx = RunContext.of(Config(skills=cfg))
-    kept, dropped = build_catalog(mentions, ngram_similarity, 0.85, 2, cfg.max_examples, ctx.provenance(CATALOG))
+    kept, dropped = build_catalog(mentions, ngram_pairs, 0.85, 2, cfg.max_examples, ctx.provenance(CATALOG))
     assert [s.name for s in kept] == ["loop", "recursion"] and [s.name for s in dropped] == ["set"]
     with TestPipeline() as p:
         catalog, rejected = p | beam.Create(mentions) | BuildSkillCatalog(ctx)
@@ -227,10 +272,10 @@ def test_build_skill_catalog_in_a_pipeline_matches_the_pure_function():
 
 @pytest.mark.slow
 def test_embedding_similarity_merges_paraphrases():
-    from skillseq.transforms.skillmix.skills import EmbeddingSimilarity
+    from skillseq.transforms.skillmix.catalog import EmbeddingSimilarity
 
-    sim = EmbeddingSimilarity()(["sorting a list", "list sorting", "sending http requests"])
-    assert sim[0, 1] > 0.85 > sim[0, 2]
+    pairs = EmbeddingSimilarity()(["sorting a list", "list sorting", "sending http requests"], 0.85)
+    assert pairs == {("list sorting", "sorting a list")}
     mentions = [_mention("sorting a list", "a"), _mention("list sorting", "b"), _mention("http requests", "c")]
     kept, _ = build_catalog(mentions, EmbeddingSimilarity(), 0.85, 1, 5, None)
     assert [(s.name, s.support) for s in kept] == [("http request", 1), ("list sorting", 2)]
@@ -289,3 +334,37 @@ def test_direct_extraction_asks_each_chunk_about_a_different_area():
     assert len(asks) == 8 and len(set(asks)) == 4  # four chunks, each a different ask; each asked twice
     areas = [next(a for a in prompts.FOCUS_AREAS if a in text) for text in asks[:4]]
     assert len(set(areas)) == 4
+
+
+def _many_mentions(n: int, seed: int) -> list[Skill]:
+    rng = random.Random(seed)
+    names = _names(n, seed) + ["Mike", "2024-03-15", "my function name"]
+    return [
+        _mention(rng.choice([name, name.title()]), f"seed/{rng.randint(0, n // 3)}", rng.choice(["", "a", "bb"]))
+        for name in names
+        for _ in range(rng.randint(1, 3))
+    ]
+
+
+@pytest.mark.parametrize(
+    "order,options",
+    [("shuffled", []), ("reversed", ["--direct_num_workers=2", "--direct_running_mode=multi_threading"])],
+)
+def test_the_beam_catalog_is_the_in_memory_one_whatever_the_order_and_parallelism(order, options):
+    mentions = MENTIONS + _many_mentions(400, seed=3)
+    cfg = CFG.model_copy(update={"min_support": 2, "merge_threshold": 0.75})
+    ctx = RunContext.of(Config(skills=cfg))
+    kept, refused = split_not_skills(mentions)
+    entries, dropped = build_catalog(kept, ngram_pairs, 0.75, 2, cfg.max_examples, ctx.provenance(CATALOG))
+    assert len(entries) > 20 and len(dropped) > 20 and len(refused) >= 3
+    expected_rejects = [(f"skill:{n}", "not_a_skill") for n in refused] + [
+        (f"skill:{s.name}", "low_support") for s in dropped
+    ]
+    if order == "shuffled":
+        random.Random(0).shuffle(mentions)
+    else:
+        mentions.reverse()
+    with TestPipeline(options=beam.options.pipeline_options.PipelineOptions(options)) as p:
+        catalog, rejected = p | beam.Create(mentions, reshuffle=True) | BuildSkillCatalog(ctx)
+        assert_that(catalog, equal_to(entries), label="catalog")
+        assert_that(rejected | beam.Map(lambda r: (r.id, r.reason)), equal_to(expected_rejects), label="rejected")

