@@ -1,5 +1,7 @@
 """A deterministic OpenAI-compatible teacher on 127.0.0.1 that names skills as varied as a real teacher's.
 
+    python -m tests.skill_teacher --port 8123    # then teacher.openai.base_url: http://127.0.0.1:8123/v1
+
 The echo model (tests/echo_model.py) answers any JSON schema with a few words from a list of ten: its skill names
 repeat ("parse sort 42"), so a catalog over many seeds stays small, and its requests differ only in a number, so
 near-duplicate removal drops almost all of them. For the scale benchmark of SkillMix this teacher replies like a
@@ -216,3 +218,21 @@ class SkillTeacher(LocalServer):
                 )
 
         return Handler
+
+
+def main() -> None:
+    """`python -m tests.skill_teacher [--port 8123]`: serve until interrupted (for `skillseq run` by hand)."""
+    import argparse
+    import time
+
+    ap = argparse.ArgumentParser(description=main.__doc__)
+    ap.add_argument("--port", type=int, default=0)
+    port = ap.parse_args().port
+    with SkillTeacher(port) as teacher:
+        print(f"serving on {teacher.base_url}", flush=True)
+        while True:
+            time.sleep(3600)
+
+
+if __name__ == "__main__":
+    main()
