@@ -274,7 +274,7 @@ def skillmix_config(base_url: str, n: int):
             "model": "skill-teacher",
             "batch_size": 64,
             "cache_dir": None,
-            "openai": {"base_url": base_url, "max_concurrency": 16, "max_retries": 0},
+            "openai": {"base_url": base_url, "max_concurrency": 16, "max_retries": 5, "backoff_s": 0.2},
         },
         skills={"mode": "seeds"},
         generation={"num_instructions": n},
@@ -319,6 +319,7 @@ def measure_skillmix_here(seeds_path: str, out_dir: str, base_url: str) -> dict:
         "records": _count_lines(f"{out_dir}/instructions"),
         "rejected": len(rejected),
         "near_duplicates": sum(1 for r in rejected if r["reason"] == "near_duplicate"),
+        "teacher_errors": sum(1 for r in rejected if r["reason"] == "teacher_error"),
         "baseline_mb": baseline,
         "peak_mb": _peak_mb(resource.RUSAGE_SELF),
         "child_peak_mb": _peak_mb(resource.RUSAGE_CHILDREN),
@@ -368,14 +369,15 @@ def table(rows: list[dict]) -> str:
 def skillmix_table(rows: list[dict]) -> str:
     head = (
         "| stage | seeds N | instructions asked | wall s | seeds/s | distinct names | catalog | instructions kept "
-        "| near-duplicates | rejected | RSS before MB | peak RSS MB |\n"
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n"
+        "| near-duplicates | teacher errors | rejected | RSS before MB | peak RSS MB |\n"
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n"
     )
     return head + "".join(
-        f"| skillmix | {r['n']} | {r['n']} | crashed |||||||||\n"
+        f"| skillmix | {r['n']} | {r['n']} | crashed ||||||||||\n"
         if "crashed" in r
         else f"| skillmix | {r['n']} | {r['n']} | {r['wall_s']:.1f} | {r['n'] / r['wall_s']:.1f} | {r['distinct_names']} "
-        f"| {r['catalog']} | {r['records']} | {r['near_duplicates']} | {r['rejected']} | {r['baseline_mb']:.0f} "
+        f"| {r['catalog']} | {r['records']} | {r['near_duplicates']} | {r['teacher_errors']} | {r['rejected']} "
+        f"| {r['baseline_mb']:.0f} "
         f"| {r['peak_mb']:.0f} |\n"
         for r in rows
     )

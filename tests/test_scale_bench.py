@@ -52,7 +52,7 @@ def test_skillmix_runs_at_n20(tmp_path):
     assert row["n"] == 20 and row["peak_mb"] >= row["baseline_mb"] > 0
     assert 40 <= row["distinct_names"] <= 80  # 2 or 3 new names a seed, and a few classic ones
     assert 0.9 * row["distinct_names"] <= row["catalog"] <= row["distinct_names"]  # the catalog keeps them
-    assert row["records"] >= 16  # the teacher's requests and answers pass the filters
+    assert row["records"] >= 16 and row["teacher_errors"] == 0  # the requests and answers pass the filters
     assert "| skillmix | 20 | 20 |" in scale.table([row])
 
 
