@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import random
+import tracemalloc
 from pathlib import Path
 
 import apache_beam as beam
@@ -279,6 +280,14 @@ def test_embedding_similarity_merges_paraphrases():
     mentions = [_mention("sorting a list", "a"), _mention("list sorting", "b"), _mention("http requests", "c")]
     kept, _ = build_catalog(mentions, EmbeddingSimilarity(), 0.85, 1, 5, None)
     assert [(s.name, s.support) for s in kept] == [("http request", 1), ("list sorting", 2)]
+    # The keyed Beam steps (embeddings in batches, a chunked product) give the same catalog.
+    mentions += [_mention(n, s) for n, s in [("sort a list", "d"), ("parsing json", "e"), ("json parsing", "f")]]
+    ctx = RunContext.of(Config(skills=CFG.model_copy(update={"similarity": "embedding"})))
+    expected, _ = build_catalog(mentions, EmbeddingSimilarity(), 0.85, 1, CFG.max_examples, ctx.provenance(CATALOG))
+    assert len(expected) < len({normalize_name(m.name) for m in mentions}) - 1
+    with TestPipeline() as p:
+        catalog, _ = p | beam.Create(mentions, reshuffle=True) | BuildSkillCatalog(ctx)
+        assert_that(catalog, equal_to(expected))
 
 
 # ---- what a weak teacher names that is not a skill
@@ -368,3 +377,26 @@ def test_the_beam_catalog_is_the_in_memory_one_whatever_the_order_and_parallelis
         catalog, rejected = p | beam.Create(mentions, reshuffle=True) | BuildSkillCatalog(ctx)
         assert_that(catalog, equal_to(entries), label="catalog")
         assert_that(rejected | beam.Map(lambda r: (r.id, r.reason)), equal_to(expected_rejects), label="rejected")
+
+
+def test_twenty_thousand_names_make_a_catalog_without_a_names_by_names_matrix():
+    """10 000 random names, each named twice (two spellings) and once with a letter appended: 20 000 distinct
+    names. Each appended name is a near-duplicate of its base only, so the catalog is exactly the bases, each with
+    its three sources. The traced peak stays far below one 20 000 x 20 000 matrix (3.2 GB in float64)."""
+    rng = random.Random(0)
+    letters = "abcdefghijklmnopqrtuvwxyz0123456789"  # no "s": a plural "s" would be normalised away
+    bases = sorted({"".join(rng.choices(letters, k=rng.randint(14, 18))) for _ in range(10_000)})
+    mentions = []
+    for i, base in enumerate(bases):
+        near = base + rng.choice(letters)
+        mentions += [_mention(base, f"a{i}"), _mention(base.upper(), f"b{i}"), _mention(near, f"c{i}")]
+    assert len({normalize_name(m.name) for m in mentions}) == 2 * len(bases) > 19_900
+    tracemalloc.start()
+    try:
+        kept, dropped = build_catalog(mentions, ngram_pairs, 0.85, 1, 5, None)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert dropped == [] and [s.name for s in kept] == bases
+    assert all(s.examples == [f"a{i}", f"b{i}", f"c{i}"] and s.support == 3 for i, s in enumerate(kept))
+    assert peak < 400e6, f"{peak / 1e6:.0f} MB traced"

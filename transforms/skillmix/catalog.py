@@ -9,10 +9,11 @@ are pairwise dissimilar. An entry is its leader with the distinct sources of all
 How it scales (memory per worker O(names x k), never O(names^2); no names x names matrix anywhere):
 - counting is by key: distinct (name, source) pairs, counted per name and per leader;
 - similar pairs come from blocking, not from all pairs. 3-grams: an inverted index of grams with prefix
-  filtering (Bayardo et al., "Scaling up all pairs similarity search", WWW 2007): each name indexes its rarest
-  grams until the grams left out can no longer reach the threshold on their own, so every pair at or above the
-  threshold shares an indexed gram and is found (exact, not sampled), while common grams ("ing") index few
-  names. Embeddings: computed in batches by a DoFn that loads the model once per worker, neighbours by a chunked
+  filtering (Bayardo et al., "Scaling up all pairs similarity search", WWW 2007): a name's prefix is its rarest
+  grams until the grams left out can no longer reach the threshold on their own; two names at or above the threshold
+  share a gram of both prefixes, so grouping names by prefix gram finds every such pair (exact, not sampled),
+  and common grams ("ing") are in few prefixes. The gram frequencies (one per distinct gram) are a side input.
+  Embeddings: computed in batches by a DoFn that loads the model once per worker, neighbours by a chunked
   product of a batch against the vectors (the vectors, names x 384 floats, are a side input);
 - each name keeps its `max_neighbours` first-ranked similar names (the only ones leader clustering reads);
 - the walk in rank order runs on one worker over that graph (similar names only, at most names x k edges),
@@ -58,10 +59,17 @@ def gram_counts(name: str, n: int = 3) -> Counter:
     return Counter(padded[i : i + n] for i in range(len(padded) - n + 1))
 
 
-def _cosine(a: Counter, b: Counter) -> float:
-    # Integer dot product and norms: the same float for (a, b) and (b, a), whatever the order of the grams.
+def _norm2(counts: Counter) -> int:
+    return sum(c * c for c in counts.values())
+
+
+def _cosine(a: Counter, b: Counter, norms: int | None = None) -> float:
+    """`norms`: the product of the two squared norms, when known. Integer dot product and norms: the same float
+    for (a, b) and (b, a), whatever the order of the grams."""
+    if len(b) < len(a):
+        a, b = b, a
     dot = sum(count * b[gram] for gram, count in a.items() if gram in b)
-    return dot / math.sqrt(sum(c * c for c in a.values()) * sum(c * c for c in b.values()))
+    return dot / math.sqrt(norms or _norm2(a) * _norm2(b))
 
 
 def ngram_cosine(a: str, b: str) -> float:
@@ -70,13 +78,15 @@ def ngram_cosine(a: str, b: str) -> float:
 
 
 def indexed_grams(counts: Counter, frequency: dict[str, int], threshold: float) -> list[str]:
-    """The grams a name is indexed under: all but its most frequent ones whose share of the norm stays under the
-    threshold, so another name can reach the threshold only by sharing an indexed gram.
+    """The grams a name is indexed under, its prefix: all but its most frequent ones (in one global order:
+    frequency, then gram) whose share of the norm stays under the threshold. Two names whose cosine reaches the
+    threshold share a gram of both prefixes: if the prefix of x ends first in that order and shares nothing with
+    the prefix of y, every gram they share lies in the suffix of x, and x . y <= |suffix of x| < threshold.
 
     >>> indexed_grams(gram_counts("loop"), {" lo": 9, "loo": 1, "oop": 2, "op ": 9}, 0.8)
     ['loo', 'oop']
     """
-    budget = (threshold * threshold - 1e-9) * sum(c * c for c in counts.values())
+    budget = (threshold * threshold - 1e-9) * _norm2(counts)
     left_out = 0
     kept = sorted(counts, key=lambda g: (frequency[g], g))
     while kept and left_out + counts[kept[-1]] ** 2 < budget:
@@ -93,16 +103,17 @@ def ngram_pairs(names: list[str], threshold: float) -> set[tuple[str, str]]:
     """
     counts = {name: gram_counts(name) for name in names}
     frequency = Counter(g for c in counts.values() for g in c)
+    indexed = {name: indexed_grams(c, frequency, threshold) for name, c in counts.items()}
     index = defaultdict(list)
-    for name, c in counts.items():
-        for gram in indexed_grams(c, frequency, threshold):
+    for name in sorted(names):
+        for gram in indexed[name]:
             index[gram].append(name)
+    norms = {name: _norm2(c) for name, c in counts.items()}
     pairs = set()
     for name, c in counts.items():
-        for other in {o for g in c for o in index.get(g, ()) if o != name}:
-            pair = (min(name, other), max(name, other))
-            if pair not in pairs and _cosine(c, counts[other]) >= threshold:
-                pairs.add(pair)
+        for other in {o for g in indexed[name] for o in index[g] if o < name}:  # each pair once
+            if _cosine(c, counts[other], norms[name] * norms[other]) >= threshold:
+                pairs.add((other, name))
     return pairs
 
 
@@ -221,7 +232,9 @@ def build_catalog(
     kept, dropped = [], []
     for leader, names in sorted(members.items()):
         cluster_sources = sorted(set().union(*(sources[n] for n in names)))
-        cluster_definitions = sum((definitions[n] for n in names), Counter())
+        cluster_definitions = Counter()
+        for n in names:
+            cluster_definitions.update(definitions[n])
         skill = Skill(
             leader, _most_frequent(cluster_definitions), len(cluster_sources), cluster_sources[:max_examples],
             provenance,
@@ -248,36 +261,27 @@ def split_not_skills(mentions: list[Skill]) -> tuple[list[Skill], dict[str, tupl
 # ---- the same in keyed Beam steps
 
 
-def _grams_of(ranked):
-    name, support = ranked
-    return [(gram, (name, support)) for gram in gram_counts(name)]
-
-
-def _with_frequency(gram_members):
-    gram, members = gram_members
-    members = list(members)  # the names holding one gram: at most every name, on the worker of that gram
-    return [(member, (gram, len(members))) for member in members]
+def _distinct_grams(ranked):
+    return list(gram_counts(ranked[0]))
 
 
 class _IndexGrams(beam.DoFn):
+    """(name, support) -> (gram, (name, support)) for each gram the name is indexed under."""
+
     def __init__(self, threshold: float):
         self.threshold = threshold
 
-    def process(self, name_frequencies):
-        (name, support), frequencies = name_frequencies
-        indexed = set(indexed_grams(gram_counts(name), dict(frequencies), self.threshold))
-        for gram, _ in frequencies:
-            yield gram, ((name, support), gram in indexed)
+    def process(self, ranked, frequency):
+        for gram in indexed_grams(gram_counts(ranked[0]), frequency, self.threshold):
+            yield gram, ranked
 
 
 def _candidate_pairs(gram_members):
     _, members = gram_members
-    members = list(members)
-    for indexer, indexed in members:
-        if indexed:
-            for other, _ in members:
-                if other != indexer:
-                    yield min(indexer, other), max(indexer, other)
+    members = sorted(members)  # the names indexed under one gram: the rare grams of each name, so few names
+    for i, a in enumerate(members):
+        for b in members[i + 1 :]:
+            yield a, b
 
 
 def _similar(pair, threshold: float) -> bool:
@@ -298,13 +302,14 @@ class _NgramPairs(beam.PTransform):
         self.threshold = threshold
 
     def expand(self, ranked):
+        # How many names hold each gram, a side input: one entry per distinct 3-gram, bounded by the character
+        # triples the names use (44 000 for the 20 000 random names of tests/test_skills.py), not by the names.
+        frequency = (
+            ranked | "Grams" >> beam.FlatMap(_distinct_grams) | "GramFrequency" >> beam.combiners.Count.PerElement()
+        )
         return (
             ranked
-            | "Grams" >> beam.FlatMap(_grams_of)
-            | "ByGram" >> beam.GroupByKey()
-            | "GramFrequency" >> beam.FlatMap(_with_frequency)
-            | "ByName" >> beam.GroupByKey()
-            | "IndexGrams" >> beam.ParDo(_IndexGrams(self.threshold))
+            | "IndexGrams" >> beam.ParDo(_IndexGrams(self.threshold), beam.pvalue.AsDict(frequency))
             | "ByIndexedGram" >> beam.GroupByKey()
             | "Candidates" >> beam.FlatMap(_candidate_pairs)
             | "DistinctCandidates" >> beam.Distinct()
