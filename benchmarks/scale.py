@@ -38,6 +38,8 @@ they execute. Without the Reshuffle the trace has no trend (spikes from single h
   Besides time and memory: the distinct names the teacher gave that the catalog's filters keep (counted in the
   parent from the same replies), the catalog's size, the instructions kept and those dropped as near-duplicates.
   Targets: time(10N)/time(N) <= 12, peak RSS <= 4 GB at 100 000 seeds, no crash.
+- dedup: near-duplicate removal alone (`DropNearDuplicates`) over N instructions the same teacher writes
+  (built in the parent, no HTTP), at the skillmix sizes: records out are those kept, rejected the duplicates.
 
 Cost is linear when time(10N)/time(N) is about 10; the fixed start-up cost of a pipeline (seconds) is
 why the smallest N looks slow per program. Timings on a shared machine are noisy: other jobs run too.
@@ -64,7 +66,7 @@ import time
 from pathlib import Path
 
 RESULTS = Path(__file__).resolve().parent / "results"
-STAGES = ("lintseq", "pragmatic", "pragmatic-noshuffle", "skillmix")
+STAGES = ("lintseq", "pragmatic", "pragmatic-noshuffle", "skillmix", "dedup")
 ROOT = Path(__file__).resolve().parents[1]
 RSS_TARGET_MB = 4096  # SkillMix at 100 000 seeds
 
@@ -148,9 +150,39 @@ def _teacher():
     return skill_teacher
 
 
+def teacher_instructions(n: int) -> list[dict]:
+    """n Instruction rows as the benchmark teacher writes them (request and response), each for two compound
+    skills drawn by index: the input of near-duplicate removal alone."""
+    import random
+
+    from skillseq import prompts
+    from skillseq.transforms.programs import extract_code_blocks
+    from skillseq.transforms.skillmix.generation import clean_instruction
+
+    teacher, rows = _teacher(), []
+    for i in range(n):
+        r = random.Random(i)
+        skills = [teacher.compound_name(r.getrandbits(64)) for _ in range(2)]
+        asked = prompts.instruction_messages("Python programming", skills, "write a function")
+        instruction = clean_instruction(teacher.request_reply([{"role": a, "content": b} for a, b in asked]))
+        answered = [{"role": a, "content": b} for a, b in prompts.response_messages(instruction)]
+        response = teacher.response_reply(answered)
+        rows.append(
+            {
+                "id": f"skillmix/{i:06d}", "skills": [name for name, _ in skills], "query_type": "write a function",
+                "instruction": instruction, "response": response, "code_blocks": extract_code_blocks(response),
+                "teacher_model": "skill-teacher", "prompt_version": prompts.PROMPT_VERSION, "prompt_tokens": 0,
+                "completion_tokens": 0, "provenance": None,
+            }
+        )  # fmt: skip
+    return rows
+
+
 def programs_for(stage: str, n: int, stdlib_pool: list[dict] | None = None) -> list[dict]:
     if stage == "skillmix":
         return skillmix_seeds(n)
+    if stage == "dedup":
+        return teacher_instructions(n)
     if stage == "lintseq":
         return (stdlib_pool or stdlib_functions(n))[:n]
     return humaneval_cycled(n)
@@ -164,6 +196,10 @@ def _stage(stage: str, ctx):
     import apache_beam as beam
 
     cfg = ctx.config
+    if stage == "dedup":
+        from skillseq.transforms.skillmix.dedup import DropNearDuplicates
+
+        return DropNearDuplicates(ctx)
     if stage == "lintseq":
         from skillseq.transforms.lintseq import LintSeq
 
@@ -231,7 +267,7 @@ def measure_here(stage: str, programs_path: str, out_dir: str) -> dict:
 
     from skillseq.config import Config
     from skillseq.context import RunContext
-    from skillseq.schema import Program
+    from skillseq.schema import Instruction, Program
 
     cfg = Config(
         lintseq={"ignore_preexisting_errors": True},
@@ -247,7 +283,8 @@ def measure_here(stage: str, programs_path: str, out_dir: str) -> dict:
         programs = (
             p
             | "ReadPrograms" >> beam.io.ReadFromText(programs_path)
-            | "ToProgram" >> beam.Map(lambda line: Program(**json.loads(line)))
+            | "ToProgram"
+            >> beam.Map(lambda line, kind: kind(**json.loads(line)), Instruction if stage == "dedup" else Program)
         )
         records, rejected = programs | "Stage" >> _stage(stage, ctx)
         records | "RecordsJson" >> beam.Map(_to_json) | "WriteRecords" >> beam.io.WriteToText(f"{out_dir}/records")
@@ -499,7 +536,7 @@ def main() -> None:
     big = [20, 100, 200] if args.quick else [100, 1000, 10000]
     slow = big if args.full or args.quick else big[:2]
     seeds = [20, 100, 200] if args.quick else [1000, 10000, 100000] if args.full else [1000, 10000]
-    sizes = {"lintseq": big, "pragmatic": slow, "pragmatic-noshuffle": slow, "skillmix": seeds}
+    sizes = {"lintseq": big, "pragmatic": slow, "pragmatic-noshuffle": slow, "skillmix": seeds, "dedup": seeds}
     if args.sizes:
         sizes = dict.fromkeys(sizes, [int(n) for n in args.sizes.split(",")])
     os.environ["SKILLSEQ_SCALE_PRAGMATIC"] = json.dumps(json.loads(args.pragmatic))  # read by each child run

@@ -25,7 +25,7 @@ def test_humaneval_cycle_has_distinct_ids():
     assert programs[164]["id"] == "HumanEval/0#1" and programs[164]["code"] == programs[0]["code"]
 
 
-@pytest.mark.parametrize("stage", ["lintseq", "pragmatic"])
+@pytest.mark.parametrize("stage", ["lintseq", "pragmatic", "dedup"])
 def test_stage_runs_at_n5(stage, tmp_path):
     (row,) = scale.run([stage], {stage: [5]}, tmp_path, log=lambda _: None)
     assert row["n"] == 5 and row["rejected"] == 0
