@@ -1,6 +1,7 @@
-"""Scale: the LintSeq and pragmatic stages (no teacher) at N = 100, 1 000 and 10 000 programs.
+"""Scale: the LintSeq and pragmatic stages (no teacher) at N = 100, 1 000 and 10 000 programs, and SkillMix
+(a local teacher) at 1 000, 10 000 and, with `--full`, 100 000 seeds.
 
-    .venv/bin/python benchmarks/scale.py [--quick] [--full] [--stages lintseq,pragmatic]
+    .venv/bin/python benchmarks/scale.py [--quick] [--full] [--stages lintseq,pragmatic,skillmix]
 
 Each (stage, N) runs in a fresh Python process, so peak memory is per N: a real Beam pipeline on the
 DirectRunner (in-process FnApiRunner, one worker) reads the programs from a JSONL file written beforehand
@@ -29,6 +30,17 @@ memory to 10 000 programs. The pragmatic stage is linear in time, but its peak R
 runner: the RSS trace jumps while every task is built and buffered for the Reshuffle, then stays flat while
 they execute. Without the Reshuffle the trace has no trend (spikes from single heavy tasks only).
 
+- skillmix: the whole SkillMix stage (`skills.mode: seeds`, N instructions asked for) against
+  tests/skill_teacher.py, a deterministic OpenAI-compatible teacher on 127.0.0.1 started by the parent process
+  (its work is not in the child's RSS, its CPU is: both share this machine). Its replies name about as many
+  distinct skills per seed as a real teacher (2.6 new compound names, classic skills, an echoed placeholder now
+  and then) and its requests are varied, with a few near-duplicates. Seeds are JSONL rows with an instruction.
+  Besides time and memory: the distinct names the teacher gave that the catalog's filters keep (counted in the
+  parent from the same replies), the catalog's size, the instructions kept and those dropped as near-duplicates.
+  Targets: time(10N)/time(N) <= 12, peak RSS <= 4 GB at 100 000 seeds, no crash.
+- dedup: near-duplicate removal alone (`DropNearDuplicates`) over N instructions the same teacher writes
+  (built in the parent, no HTTP), at the skillmix sizes: records out are those kept, rejected the duplicates.
+
 Cost is linear when time(10N)/time(N) is about 10; the fixed start-up cost of a pipeline (seconds) is
 why the smallest N looks slow per program. Timings on a shared machine are noisy: other jobs run too.
 Writes `benchmarks/results/scale.md` (the table) and `benchmarks/results/scale.png` (the plot); `--name`
@@ -54,7 +66,9 @@ import time
 from pathlib import Path
 
 RESULTS = Path(__file__).resolve().parent / "results"
-STAGES = ("lintseq", "pragmatic", "pragmatic-noshuffle")
+STAGES = ("lintseq", "pragmatic", "pragmatic-noshuffle", "skillmix", "dedup")
+ROOT = Path(__file__).resolve().parents[1]
+RSS_TARGET_MB = 4096  # SkillMix at 100 000 seeds
 
 
 # ---- programs -------------------------------------------------------------------------------------
@@ -98,7 +112,77 @@ def humaneval_cycled(n: int) -> list[dict]:
     return [{**(p := base[i % len(base)]), "id": f"{p['id']}#{i // len(base)}"} for i in range(n)]
 
 
+def skillmix_seeds(n: int) -> list[dict]:
+    """n seeds with distinct ids and instructions (Seed fields); the teacher's replies depend on their text."""
+    kinds = ["log lines", "invoices", "sensor readings", "user profiles", "matrix rows", "file paths", "tweets"]
+    return [
+        {"id": f"seed/{i:06d}", "instruction": f"Task {i}: write a Python helper that processes {kinds[i % 7]}."}
+        for i in range(n)
+    ]
+
+
+def distinct_skill_names(seeds: list[dict]) -> int:
+    """Distinct normalised names the benchmark teacher gives these seeds that the catalog's filters keep."""
+    from skillseq.config import SkillsConfig
+    from skillseq.schema import Seed
+    from skillseq.transforms.skillmix.skills import normalize_name, not_a_skill, parse_named_list, seed_request
+
+    _teacher()
+    from tests.skill_teacher import seed_reply
+
+    cfg, names = SkillsConfig(), set()
+    for row in seeds:
+        messages = [
+            {"role": role, "content": text} for role, text in seed_request(Seed(source="x", **row), cfg).messages
+        ]
+        for name, definition in parse_named_list(seed_reply(messages)["skills"], cfg.skills_per_seed):
+            if not_a_skill(name, definition) is None:
+                names.add(normalize_name(name))
+    return len(names)
+
+
+def _teacher():
+    """The benchmark teacher's module (tests/ is not installed: the repository root goes on the path)."""
+    if str(ROOT) not in sys.path:
+        sys.path.insert(0, str(ROOT))
+    from tests import skill_teacher
+
+    return skill_teacher
+
+
+def teacher_instructions(n: int) -> list[dict]:
+    """n Instruction rows as the benchmark teacher writes them (request and response), each for two compound
+    skills drawn by index: the input of near-duplicate removal alone."""
+    import random
+
+    from skillseq import prompts
+    from skillseq.transforms.programs import extract_code_blocks
+    from skillseq.transforms.skillmix.generation import clean_instruction
+
+    teacher, rows = _teacher(), []
+    for i in range(n):
+        r = random.Random(i)
+        skills = [teacher.compound_name(r.getrandbits(64)) for _ in range(2)]
+        asked = prompts.instruction_messages("Python programming", skills, "write a function")
+        instruction = clean_instruction(teacher.request_reply([{"role": a, "content": b} for a, b in asked]))
+        answered = [{"role": a, "content": b} for a, b in prompts.response_messages(instruction)]
+        response = teacher.response_reply(answered)
+        rows.append(
+            {
+                "id": f"skillmix/{i:06d}", "skills": [name for name, _ in skills], "query_type": "write a function",
+                "instruction": instruction, "response": response, "code_blocks": extract_code_blocks(response),
+                "teacher_model": "skill-teacher", "prompt_version": prompts.PROMPT_VERSION, "prompt_tokens": 0,
+                "completion_tokens": 0, "provenance": None,
+            }
+        )  # fmt: skip
+    return rows
+
+
 def programs_for(stage: str, n: int, stdlib_pool: list[dict] | None = None) -> list[dict]:
+    if stage == "skillmix":
+        return skillmix_seeds(n)
+    if stage == "dedup":
+        return teacher_instructions(n)
     if stage == "lintseq":
         return (stdlib_pool or stdlib_functions(n))[:n]
     return humaneval_cycled(n)
@@ -112,6 +196,10 @@ def _stage(stage: str, ctx):
     import apache_beam as beam
 
     cfg = ctx.config
+    if stage == "dedup":
+        from skillseq.transforms.skillmix.dedup import DropNearDuplicates
+
+        return DropNearDuplicates(ctx)
     if stage == "lintseq":
         from skillseq.transforms.lintseq import LintSeq
 
@@ -171,13 +259,15 @@ class _RssTrace(threading.Thread):
 
 
 def measure_here(stage: str, programs_path: str, out_dir: str) -> dict:
-    """Run one stage over a JSONL file of programs in THIS process; the numbers of that run."""
+    """Run one stage over a JSONL file of programs (seeds for skillmix) in THIS process; the numbers of that run."""
+    if stage == "skillmix":
+        return measure_skillmix_here(programs_path, out_dir, os.environ["SKILLSEQ_SCALE_TEACHER"])
     import apache_beam as beam
     from apache_beam.options.pipeline_options import PipelineOptions
 
     from skillseq.config import Config
     from skillseq.context import RunContext
-    from skillseq.schema import Program
+    from skillseq.schema import Instruction, Program
 
     cfg = Config(
         lintseq={"ignore_preexisting_errors": True},
@@ -193,7 +283,8 @@ def measure_here(stage: str, programs_path: str, out_dir: str) -> dict:
         programs = (
             p
             | "ReadPrograms" >> beam.io.ReadFromText(programs_path)
-            | "ToProgram" >> beam.Map(lambda line: Program(**json.loads(line)))
+            | "ToProgram"
+            >> beam.Map(lambda line, kind: kind(**json.loads(line)), Instruction if stage == "dedup" else Program)
         )
         records, rejected = programs | "Stage" >> _stage(stage, ctx)
         records | "RecordsJson" >> beam.Map(_to_json) | "WriteRecords" >> beam.io.WriteToText(f"{out_dir}/records")
@@ -210,6 +301,73 @@ def measure_here(stage: str, programs_path: str, out_dir: str) -> dict:
     }
 
 
+def skillmix_config(base_url: str, n: int):
+    """SkillMix from seeds against the local teacher, n instructions asked for, no response cache."""
+    from skillseq.config import Config
+
+    return Config(
+        teacher={
+            "backend": "openai",
+            "model": "skill-teacher",
+            "batch_size": 64,
+            "cache_dir": None,
+            "openai": {"base_url": base_url, "max_concurrency": 16, "max_retries": 5, "backoff_s": 0.2},
+        },
+        skills={"mode": "seeds"},
+        generation={"num_instructions": n},
+    )
+
+
+def measure_skillmix_here(seeds_path: str, out_dir: str, base_url: str) -> dict:
+    """SkillMix over a JSONL file of seeds in THIS process: its outputs written as JSON lines, the numbers."""
+    import apache_beam as beam
+    from apache_beam.options.pipeline_options import PipelineOptions
+
+    from skillseq.context import RunContext
+    from skillseq.schema import Seed
+    from skillseq.transforms.skillmix import SkillMix
+
+    n = sum(1 for _ in open(seeds_path, "rb"))
+    ctx = RunContext.of(skillmix_config(base_url, n))
+    options = PipelineOptions(["--runner=DirectRunner", "--direct_running_mode=in_memory", "--direct_num_workers=1"])
+    baseline = _peak_mb(resource.RUSAGE_SELF)
+    trace = _RssTrace()
+    trace.start()
+    start = time.perf_counter()
+    with beam.Pipeline(options=options) as p:
+        seeds = (
+            p
+            | "ReadSeeds" >> beam.io.ReadFromText(seeds_path)
+            | "ToSeed" >> beam.Map(lambda line: Seed(source="jsonl:bench", **json.loads(line)))
+        )
+        out = seeds | "SkillMix" >> SkillMix(ctx)
+        for name in ("skills", "instructions", "rejected"):
+            (
+                out[name]
+                | f"{name}Json" >> beam.Map(_to_json)
+                | f"Write{name}" >> beam.io.WriteToText(f"{out_dir}/{name}")
+            )
+    wall = time.perf_counter() - start
+    rejected = _read_lines(f"{out_dir}/rejected")
+    return {
+        **trace.summary(),
+        "wall_s": wall,
+        "catalog": _count_lines(f"{out_dir}/skills"),
+        "records": _count_lines(f"{out_dir}/instructions"),
+        "rejected": len(rejected),
+        "near_duplicates": sum(1 for r in rejected if r["reason"] == "near_duplicate"),
+        "teacher_errors": sum(1 for r in rejected if r["reason"] == "teacher_error"),
+        "baseline_mb": baseline,
+        "peak_mb": _peak_mb(resource.RUSAGE_SELF),
+        "child_peak_mb": _peak_mb(resource.RUSAGE_CHILDREN),
+    }
+
+
+def _read_lines(prefix: str) -> list[dict]:
+    parent, name = Path(prefix).parent, Path(prefix).name
+    return [json.loads(line) for f in sorted(parent.glob(f"{name}-*")) for line in f.open(encoding="utf-8")]
+
+
 def _count_lines(prefix: str) -> int:
     parent, name = Path(prefix).parent, Path(prefix).name
     return sum(sum(1 for _ in f.open("rb")) for f in parent.glob(f"{name}-*"))
@@ -222,16 +380,47 @@ def measure(stage: str, programs: list[dict], workdir: Path) -> dict:
     path = run_dir / "programs.jsonl"
     path.write_text("".join(json.dumps(p) + "\n" for p in programs), encoding="utf-8")
     cmd = [sys.executable, __file__, "--child", stage, str(path), str(run_dir / "out")]
-    done = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    if stage == "skillmix":
+        with _teacher().SkillTeacher() as teacher:
+            env = dict(os.environ, SKILLSEQ_SCALE_TEACHER=teacher.base_url)
+            done = subprocess.run(cmd, capture_output=True, text=True, check=False, env=env)
+        extra = {"distinct_names": distinct_skill_names(programs)}
+    else:
+        done, extra = subprocess.run(cmd, capture_output=True, text=True, check=False), {}
     if done.returncode != 0:
-        raise RuntimeError(f"{stage} at N={len(programs)} failed:\n{done.stderr[-4000:]}")
-    return {"stage": stage, "n": len(programs), **json.loads(done.stdout.strip().splitlines()[-1])}
+        raise RuntimeError(f"{stage} at N={len(programs)} failed (exit {done.returncode}):\n{done.stderr[-4000:]}")
+    return {"stage": stage, "n": len(programs), **json.loads(done.stdout.strip().splitlines()[-1]), **extra}
 
 
 # ---- report ---------------------------------------------------------------------------------------
 
 
 def table(rows: list[dict]) -> str:
+    """The program stages' table, then SkillMix's (its own columns) when it ran."""
+    skillmix = [r for r in rows if r["stage"] == "skillmix"]
+    rows = [r for r in rows if r["stage"] != "skillmix"]
+    out = _programs_table(rows) if rows else ""
+    return out + ("\n" if out and skillmix else "") + (skillmix_table(skillmix) if skillmix else "")
+
+
+def skillmix_table(rows: list[dict]) -> str:
+    head = (
+        "| stage | seeds N | instructions asked | wall s | seeds/s | distinct names | catalog | instructions kept "
+        "| near-duplicates | teacher errors | rejected | RSS before MB | peak RSS MB |\n"
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n"
+    )
+    return head + "".join(
+        f"| skillmix | {r['n']} | {r['n']} | crashed ||||||||||\n"
+        if "crashed" in r
+        else f"| skillmix | {r['n']} | {r['n']} | {r['wall_s']:.1f} | {r['n'] / r['wall_s']:.1f} | {r['distinct_names']} "
+        f"| {r['catalog']} | {r['records']} | {r['near_duplicates']} | {r['teacher_errors']} | {r['rejected']} "
+        f"| {r['baseline_mb']:.0f} "
+        f"| {r['peak_mb']:.0f} |\n"
+        for r in rows
+    )
+
+
+def _programs_table(rows: list[dict]) -> str:
     head = (
         "| stage | N | wall s | programs/s | records out | records/s | rejected | RSS before MB "
         "| RSS max 1st half MB | RSS max 2nd half MB | peak RSS MB | peak child MB |\n"
@@ -247,7 +436,8 @@ def table(rows: list[dict]) -> str:
 
 def ratios(rows: list[dict]) -> str:
     """Per stage, from its second-largest to its largest N: time ratio vs N ratio, peak ratio, marginal cost."""
-    lines = []
+    lines = [f"{r['stage']}: CRASHED at N={r['n']}" for r in rows if "crashed" in r]
+    rows = [r for r in rows if "crashed" not in r]
     for stage in dict.fromkeys(r["stage"] for r in rows):
         mine = sorted((r for r in rows if r["stage"] == stage), key=lambda r: r["n"])
         if len(mine) < 2:
@@ -261,6 +451,13 @@ def ratios(rows: list[dict]) -> str:
             f" vs {a['peak_mb'] - a['baseline_mb']:.0f} MB,"
             f" marginal {marginal:.1f} ms/program"
         )
+        if stage == "skillmix":
+            ratio = b["wall_s"] / a["wall_s"] / (b["n"] / a["n"]) * 10
+            lines.append(
+                f"skillmix targets: time(10N)/time(N) {ratio:.2f} (target <= 12: {'met' if ratio <= 12 else 'MISSED'})"
+                f"; peak RSS at N={b['n']} {b['peak_mb']:.0f} MB (target at 100 000 <= {RSS_TARGET_MB} MB: "
+                f"{'met' if b['peak_mb'] <= RSS_TARGET_MB else 'MISSED'}{'' if b['n'] >= 100_000 else ', not run'})"
+            )
     return "\n".join(lines)
 
 
@@ -270,6 +467,7 @@ def plot(rows: list[dict], path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    rows = [r for r in rows if "crashed" not in r]
     fig, (left, right, trace) = plt.subplots(1, 3, figsize=(16, 4.4))
     for stage in dict.fromkeys(r["stage"] for r in rows):
         mine = sorted((r for r in rows if r["stage"] == stage), key=lambda r: r["n"])
@@ -303,7 +501,15 @@ def run(stages: list[str], sizes: dict[str, list[int]], workdir: Path, log=print
     rows = []
     for stage in stages:
         for n in sizes[stage]:
-            rows.append(measure(stage, programs_for(stage, n, pool), workdir))
+            try:
+                rows.append(measure(stage, programs_for(stage, n, pool), workdir))
+            except RuntimeError as e:
+                if stage != "skillmix":
+                    raise
+                # "No crash" is one of SkillMix's targets: a crash is a result, and the larger N are not tried.
+                rows.append({"stage": stage, "n": n, "crashed": str(e)[-2000:]})
+                log(f"  {stage} N={n}: CRASHED\n{rows[-1]['crashed']}")
+                break
             r = rows[-1]
             log(f"  {stage} N={n}: {r['wall_s']:.1f} s, {r['records']} records, peak {r['peak_mb']:.0f} MB")
     return rows
@@ -312,7 +518,9 @@ def run(stages: list[str], sizes: dict[str, list[int]], workdir: Path, log=print
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--quick", action="store_true", help="N = 20, 100, 200 (smoke)")
-    ap.add_argument("--full", action="store_true", help="also pragmatic at N = 10 000 (about two hours)")
+    ap.add_argument(
+        "--full", action="store_true", help="also pragmatic at N = 10 000 (about two hours), skillmix at 100 000 seeds"
+    )
     ap.add_argument("--stages", default="lintseq,pragmatic", help=f"comma-separated, of {', '.join(STAGES)}")
     ap.add_argument("--name", default="scale", help="results are written to benchmarks/results/NAME.{md,png}")
     ap.add_argument("--sizes", default=None, help="comma-separated N for every stage, e.g. 1000,10000")
@@ -327,7 +535,8 @@ def main() -> None:
         raise SystemExit(f"unknown stages {sorted(unknown)}; known: {', '.join(STAGES)}")
     big = [20, 100, 200] if args.quick else [100, 1000, 10000]
     slow = big if args.full or args.quick else big[:2]
-    sizes = {"lintseq": big, "pragmatic": slow, "pragmatic-noshuffle": slow}
+    seeds = [20, 100, 200] if args.quick else [1000, 10000, 100000] if args.full else [1000, 10000]
+    sizes = {"lintseq": big, "pragmatic": slow, "pragmatic-noshuffle": slow, "skillmix": seeds, "dedup": seeds}
     if args.sizes:
         sizes = dict.fromkeys(sizes, [int(n) for n in args.sizes.split(",")])
     os.environ["SKILLSEQ_SCALE_PRAGMATIC"] = json.dumps(json.loads(args.pragmatic))  # read by each child run

@@ -20,12 +20,17 @@ class JSONHandler(BaseHTTPRequestHandler):
         self.wfile.write(data)
 
 
+class _Server(ThreadingHTTPServer):
+    # Room for every connection a client opens at once (the default, 5, refuses some on a loaded machine).
+    request_queue_size = 128
+
+
 class LocalServer:
     """`with Server() as s: s.root_url ...`; subclasses give `_handler()` a handler class (loopback only)."""
 
     def __init__(self, port: int = 0):
         ThreadingHTTPServer.allow_reuse_address = True
-        self.server = ThreadingHTTPServer(("127.0.0.1", port), self._handler())
+        self.server = _Server(("127.0.0.1", port), self._handler())
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
     @property

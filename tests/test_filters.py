@@ -10,6 +10,7 @@ from pathlib import Path
 import apache_beam as beam
 import pytest
 from apache_beam.metrics.metric import MetricsFilter
+from apache_beam.options.pipeline_options import PipelineOptions
 from apache_beam.testing.test_pipeline import TestPipeline
 from apache_beam.testing.util import assert_that, equal_to
 
@@ -18,6 +19,7 @@ from skillseq.context import RunContext
 from skillseq.schema import Instruction
 from skillseq.teachers.types import TeacherReply
 from skillseq.transforms.programs import extract_code_blocks
+from skillseq.transforms.skillmix.dedup import jaccard
 from skillseq.transforms.skillmix.filters import (
     CodeSyntax,
     DropNearDuplicates,
@@ -211,6 +213,82 @@ def test_drop_near_duplicates_in_a_pipeline():
         assert_that(
             rejected | beam.Map(lambda r: (r.id, r.reason, r.detail)),
             equal_to([("x/2", "near_duplicate", "near-duplicate of x/1")]),
+            label="rejected",
+        )
+
+
+def _greedy_loop(items: list[tuple[str, str]], threshold: float, n: int) -> dict[str, str]:
+    """The filter as it was, one Python loop on one worker over every instruction: the oracle for the keyed steps."""
+    from datasketch import MinHash, MinHashLSH
+
+    lsh = MinHashLSH(threshold=threshold / 2, num_perm=128)
+    kept: dict[str, set[str]] = {}
+    duplicates = {}
+    for key, text in sorted(items):
+        grams = shingles(text, n)
+        sketch = MinHash(num_perm=128, seed=1)
+        sketch.update_batch([g.encode() for g in grams])
+        matches = [other for other in sorted(lsh.query(sketch)) if jaccard(grams, kept[other]) >= threshold]
+        if matches:
+            duplicates[key] = matches[0]
+        else:
+            kept[key] = grams
+            lsh.insert(key, sketch)
+    return duplicates
+
+
+def _families(seed: int) -> list[tuple[str, str]]:
+    """Texts of 60 words in families: a base, variants one or two words apart from an earlier member (so a chain
+    drifts: its ends are below the threshold while each step is above), and copies that differ only in case and
+    punctuation (the same shingle set). Ids are shuffled, so a family's first id is any of its members."""
+    r = random.Random(seed)
+    vocab = [f"w{i}" for i in range(400)]
+    texts = []
+    for _ in range(25):
+        family = [[r.choice(vocab) for _ in range(60)]]
+        for _ in range(r.randrange(6)):
+            variant = list(r.choice(family))
+            for _ in range(r.choice([1, 1, 2])):
+                variant[r.randrange(60)] = r.choice(vocab)
+            family.append(variant)
+        texts += [" ".join(words) for words in family]
+        texts += [" ".join(r.choice(family)).upper() + "!" for _ in range(r.randrange(3))]
+    ids = [f"t/{i:03d}" for i in r.sample(range(1000), len(texts))]
+    return list(zip(ids, texts, strict=True))
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_near_duplicates_match_the_greedy_loop(seed):
+    items = _families(seed)
+    expected = _greedy_loop(items, 0.8, 3)
+    # The cases that tell the semantics apart all occur: copies, and a record kept although it resembles a
+    # dropped one (groups are not transitive).
+    grams = {key: shingles(text, 3) for key, text in items}
+    assert any(grams[a] == grams[b] for a, b in expected.items())
+    assert any(
+        key not in expected and jaccard(grams[key], grams[dup]) >= 0.8
+        for dup in expected
+        for key in grams
+        if key > dup
+    )
+    assert near_duplicates(items, 0.8, 3) == expected
+    random.Random(seed).shuffle(items)
+    assert near_duplicates(items, 0.8, 3) == expected
+
+
+def test_drop_near_duplicates_keyed_steps_match_the_greedy_loop():
+    items = _families(3)
+    expected = _greedy_loop(items, 0.8, 3)
+    records = [_record(GOOD, instruction=text, rid=rid) for rid, text in items]
+    options = PipelineOptions(["--direct_running_mode=multi_threading", "--direct_num_workers=2"])
+    with TestPipeline(options=options) as p:
+        kept, rejected = p | beam.Create(records, reshuffle=True) | DropNearDuplicates(CTX)
+        assert_that(
+            kept | beam.Map(lambda r: r.id), equal_to([rid for rid, _ in items if rid not in expected]), "kept"
+        )
+        assert_that(
+            rejected | beam.Map(lambda r: (r.id, r.detail)),
+            equal_to([(k, f"near-duplicate of {v}") for k, v in expected.items()]),
             label="rejected",
         )
 

@@ -44,6 +44,35 @@ def test_sampling_is_reproducible_and_depends_on_the_seed():
     assert sample_combos(15, 2, 40, seed=3) != sample_combos(15, 2, 40, seed=4)
 
 
+def _dense_sampler(m: int, k: int, n: int, seed: int) -> list[tuple[int, ...]]:
+    """The sampler as it was, with an m x m matrix of pair counts and a full sort per pick: the oracle."""
+    import numpy as np
+
+    from skillseq.rng import rng
+    from skillseq.transforms.skillmix.generation import SAMPLE
+
+    usage, pairs, draws = np.zeros(m, dtype=np.int64), np.zeros((m, m), dtype=np.int32), []
+    for i in range(n):
+        noise = rng(seed, SAMPLE, i).random(m)
+        chosen: list[int] = []
+        for _ in range(k):
+            pair_use = pairs[chosen].sum(axis=0) if chosen else np.zeros(m, dtype=np.int32)
+            order = np.lexsort((noise, usage, pair_use))
+            chosen.append(int(next(j for j in order if j not in chosen)))
+        for a, b in itertools.combinations(chosen, 2):
+            pairs[a, b] += 1
+            pairs[b, a] += 1
+        usage[chosen] += 1
+        draws.append(tuple(sorted(chosen)))
+    return draws
+
+
+@pytest.mark.parametrize("m,k,n", [(2, 2, 5), (12, 2, 150), (9, 3, 60), (30, 2, 1000), (6, 1, 13), (40, 4, 90)])
+def test_sparse_pair_counts_draw_what_the_dense_matrix_drew(m, k, n):
+    for seed in (0, 5):
+        assert sample_combos(m, k, n, seed) == _dense_sampler(m, k, n, seed)
+
+
 @pytest.mark.parametrize("m,k,n", [(2, 2, 5), (5, 2, 3), (12, 2, 66), (9, 3, 30), (30, 2, 1000), (6, 1, 13)])
 def test_draws_are_distinct_sorted_k_tuples(m, k, n):
     draws = sample_combos(m, k, n, seed=0)

@@ -19,6 +19,7 @@ class Count(beam.PTransform):
         self.name = name
 
     def expand(self, pcoll):
+        # A combiner: each worker counts its part, and only the per-worker integers meet on one worker.
         return pcoll | beam.combiners.Count.Globally() | beam.Map(lambda n: (self.name, n))
 
 

@@ -130,6 +130,8 @@ class Decontaminate(beam.PTransform):
         from skillseq.transforms.seeds import ReadSeeds
 
         benchmarks, _ = records.pipeline | "ReadBenchmarks" >> ReadSeeds(benchmark_sources(self.cfg), self.ctx)
+        # One worker builds the index, every worker gets it: its size is the benchmarks' (HumanEval's 164 problems
+        # and `decontaminate_with`), whatever the number of records checked.
         index = (
             benchmarks
             | "GatherBenchmarks" >> beam.combiners.ToList()

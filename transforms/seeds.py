@@ -315,6 +315,7 @@ class _LimitedParse(beam.PTransform):
         )
         if self.limit is None:
             return parsed.seeds, parsed.rejected
+        # Top.Of keeps `limit` rows per worker, then merges them on one: bounded by the limit, not the source.
         kept = (
             (parsed.seeds, parsed.rejected)
             | "Rows" >> beam.Flatten()

@@ -133,6 +133,8 @@ class _WriteConfig(beam.PTransform):
 
     def expand(self, records):
         rows = records | "ToRow" >> beam.Map(to_row)
+        # Global steps here hold integers (Total, ShardCount), bounded accumulators (Stats: log2 buckets and the
+        # counts of a few low-cardinality fields) or one path per shard; the rows themselves are grouped by shard.
         size = (
             rows
             | "Bytes" >> beam.Map(lambda r: len(json.dumps(r, default=str)))

@@ -6,7 +6,7 @@ and the row as payload. Near-duplicates and contamination are global steps:
 
 - near-duplicates: word-shingle sets compared by MinHash LSH (datasketch) for candidates, confirmed by exact
   Jaccard; records are visited in id order and the first of a group is kept, so the result is deterministic.
-  All instructions meet on one worker (the paper's scale is thousands).
+  Keyed steps, no worker holds every instruction (`transforms/skillmix/dedup.py`).
 - contamination: `transforms/decontaminate.py` (a benchmark program, or a shared 13-gram with a benchmark's
   text), run on the instructions under the stage name `skillmix.decontaminate`.
 
@@ -31,11 +31,16 @@ from skillseq.context import RunContext
 from skillseq.schema import Instruction, to_row
 from skillseq.teachers import AskTeacher
 from skillseq.teachers.types import TeacherRequest
+
+# Near-duplicate removal lives in dedup.py; its public names are re-exported here, beside the other filters.
+from skillseq.transforms.skillmix.dedup import DEDUP as DEDUP
+from skillseq.transforms.skillmix.dedup import DropNearDuplicates as DropNearDuplicates
+from skillseq.transforms.skillmix.dedup import jaccard, shingles
+from skillseq.transforms.skillmix.dedup import near_duplicates as near_duplicates
 from skillseq.transforms.skillmix.generation import Draft
 
 FILTER = "skillmix.filter"
 JUDGE = "skillmix.judge"
-DEDUP = "skillmix.dedup"
 DECONTAMINATE = "skillmix.decontaminate"
 
 
@@ -84,7 +89,7 @@ class Echo:
         self.threshold = threshold
 
     def __call__(self, draft: Draft):
-        similarity = _jaccard(shingles(draft.record.instruction, 3), shingles(draft.record.response, 3))
+        similarity = jaccard(shingles(draft.record.instruction, 3), shingles(draft.record.response, 3))
         return (False, "echo") if similarity >= self.threshold else True
 
 
@@ -207,80 +212,3 @@ class FilterShirkers(beam.PTransform):
         )
         judged = answered | "Verdict" >> beam.ParDo(_Verdict(self.ctx)).with_outputs("rejected", main="kept")
         return judged.kept, (checked.rejected, refused, judged.rejected) | "ShirkerRejects" >> beam.Flatten()
-
-
-# ---- near-duplicates
-
-
-def shingles(text: str, n: int) -> set[str]:
-    """Word n-grams of lower-cased word tokens; a text shorter than n words is one shingle.
-
-    >>> sorted(shingles("Sort the list, then sort it again", 3))[:2]
-    ['list then sort', 'sort it again']
-    """
-    words = re.findall(r"\w+", text.lower())
-    if len(words) <= n:
-        return {" ".join(words)} if words else set()
-    return {" ".join(words[i : i + n]) for i in range(len(words) - n + 1)}
-
-
-def near_duplicates(items: list[tuple[str, str]], threshold: float, n: int, num_perm: int = 128) -> dict[str, str]:
-    """{duplicate id: id it duplicates} for (id, text) items; the smallest id of each group is kept.
-
-    >>> near_duplicates([("b", "write a function that sorts a list of numbers"),
-    ...                  ("a", "Write a function that sorts a list of numbers!"), ("c", "parse a date")], 0.8, 3)
-    {'b': 'a'}
-    """
-    from datasketch import MinHash, MinHashLSH
-
-    # LSH only proposes candidates, at a lower threshold than asked so that pairs near it are not missed; the
-    # exact Jaccard of the shingle sets decides.
-    lsh = MinHashLSH(threshold=threshold / 2, num_perm=num_perm)
-    kept: dict[str, set[str]] = {}
-    duplicates = {}
-    for key, text in sorted(items):
-        grams = shingles(text, n)
-        sketch = MinHash(num_perm=num_perm, seed=1)
-        sketch.update_batch([g.encode() for g in grams])
-        matches = [other for other in sorted(lsh.query(sketch)) if _jaccard(grams, kept[other]) >= threshold]
-        if matches:
-            duplicates[key] = matches[0]
-        else:
-            kept[key] = grams
-            lsh.insert(key, sketch)
-    return duplicates
-
-
-def _jaccard(a: set, b: set) -> float:
-    return len(a & b) / len(a | b) if a or b else 1.0
-
-
-class _Dedup(beam.DoFn):
-    def __init__(self, cfg: FiltersConfig, ctx: RunContext):
-        self.cfg, self.ctx = cfg, ctx
-
-    def process(self, records: list[Instruction]):
-        items = [(r.id, r.instruction) for r in records]
-        duplicates = near_duplicates(items, self.cfg.dedup_threshold, self.cfg.dedup_shingle)
-        for record in records:
-            if record.id not in duplicates:
-                yield record
-                continue
-            detail = f"near-duplicate of {duplicates[record.id]}"
-            yield self.ctx.drop(record.id, DEDUP, "near_duplicate", detail, json.dumps(to_row(record), default=str))
-
-
-class DropNearDuplicates(beam.PTransform):
-    """Instructions -> `(instructions, rejected)`; one global step."""
-
-    def __init__(self, ctx: RunContext):
-        super().__init__()
-        self.cfg, self.ctx = ctx.config.filters, ctx
-
-    def expand(self, instructions):
-        deduped = (
-            instructions
-            | "Gather" >> beam.combiners.ToList()
-            | "KeepFirst" >> beam.ParDo(_Dedup(self.cfg, self.ctx)).with_outputs("rejected", main="kept")
-        )
-        return deduped.kept, deduped.rejected

@@ -5,7 +5,7 @@ Sampling is least-used-first, as a balanced design: for index i, with tie-breaks
 the fewest already-drawn pairs with those chosen (then the least used). Every skill is used within one draw of
 every other, and every pair is drawn once before any pair repeats (for k=2 and n >= m(m-1)/2 the draws cover
 all pairs). The query type is the least used one. Draws are sequential over the whole catalog, one worker:
-n is the size of the dataset (thousands), and the pair counts are an m x m matrix, fine to a few thousand skills.
+each draw costs a few passes over the m skills, so n draws cost O(n m) time and O(m + n) memory.
 
 Two teacher calls per record, as in the paper: the instruction (it must need all k skills and fit the query
 type), then the response. Token counts in a row are the sums over both calls.
@@ -59,22 +59,34 @@ class Draft:
 
 
 def sample_combos(m: int, k: int, n: int, seed: int) -> list[tuple[int, ...]]:
-    """n sorted k-tuples of skill indices in range(m), least-used-first with seeded tie-breaks."""
+    """n sorted k-tuples of skill indices in range(m), least-used-first with seeded tie-breaks.
+
+    Each next skill is the first, in the order (pairs with those chosen, usage, noise, index), that is not chosen
+    yet. Pair counts are kept per skill, sparse (a skill pairs with a few others per draw it is in), so memory is
+    O(m + n k^2), not an m x m matrix; each draw costs a few passes over m (the noise is m draws of its own).
+    """
     if n and m < k:
         raise ValueError(f"cannot draw {k} distinct skills from a catalog of {m}")
     usage = np.zeros(m, dtype=np.int64)
-    pairs = np.zeros((m, m), dtype=np.int32)
+    pairs: list[dict[int, int]] = [{} for _ in range(m)]
     draws = []
     for i in range(n):
         noise = rng(seed, SAMPLE, i).random(m)
+        free = np.ones(m, dtype=bool)
+        pair_use = np.zeros(m, dtype=np.int64)
         chosen: list[int] = []
         for _ in range(k):
-            pair_use = pairs[chosen].sum(axis=0) if chosen else np.zeros(m, dtype=np.int32)
-            order = np.lexsort((noise, usage, pair_use))  # last key first: pairs, then usage, then noise
-            chosen.append(int(next(j for j in order if j not in chosen)))
+            best = free & (pair_use == pair_use[free].min())
+            best &= usage == usage[best].min()
+            candidates = np.flatnonzero(best)
+            pick = int(candidates[np.argmin(noise[candidates])])  # argmin: the lowest index among equal noise
+            chosen.append(pick)
+            free[pick] = False
+            for other, count in pairs[pick].items():
+                pair_use[other] += count
         for a, b in itertools.combinations(chosen, 2):
-            pairs[a, b] += 1
-            pairs[b, a] += 1
+            pairs[a][b] = pairs[a].get(b, 0) + 1
+            pairs[b][a] = pairs[b].get(a, 0) + 1
         usage[chosen] += 1
         draws.append(tuple(sorted(chosen)))
     return draws
@@ -270,6 +282,8 @@ class SampleSkillCombos(beam.PTransform):
         self.cfg, self.ctx, self.query_types = ctx.config, ctx, query_types
 
     def expand(self, catalog):
+        # One worker draws every combo: it holds the catalog after merging and the query types (sizes of the
+        # catalogs, not of the seeds), and sparse pair counts.
         drawn = (
             catalog
             | "Gather" >> beam.combiners.ToList()

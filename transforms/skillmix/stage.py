@@ -89,7 +89,7 @@ class SkillMix(beam.PTransform):
             out["instructions"] = seeds.pipeline | "NoInstructions" >> beam.Create([])
             out["stats"] = seeds.pipeline | "NoStats" >> beam.Create([])
         counts.append(out["stats"] | "CoverageCounts" >> beam.FlatMap(card_counts))
-        counts.append(
+        counts.append(  # a combiner: integers meet on one worker, not the query types
             query_types
             | "CountQueryTypes" >> beam.combiners.Count.Globally()
             | "NameQueryTypes" >> beam.Map(lambda n: ("skillmix.query_types", n))
