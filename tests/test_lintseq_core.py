@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import functools
 import json
 import subprocess
@@ -21,10 +22,14 @@ from skillseq.transforms.lintseq.core import (
     Job,
     apply_diffs,
     candidate_lines,
+    child_ends,
     edit_diffs,
     edit_states,
+    forward_states,
+    line_indents,
     prepare,
     sample_edit_paths,
+    string_units,
     training_text,
 )
 from skillseq.transforms.seeds import humaneval_seeds, stdlib_functions
@@ -212,3 +217,102 @@ def test_a_linter_pointing_past_the_end_still_terminates():
     code = "x = 1\ny = x\nz = 2\n"
     [path] = sample_edit_paths([Job(prepare(code), rng(0, "t", 0))], PastTheEnd())
     assert apply_diffs("", edit_diffs(code, path)) == code
+
+
+# ---- a multi-line string (a docstring) is one deletion unit
+
+
+def string_rows(code: str) -> list[set[int]]:
+    """The 0-based line indexes of each multi-line string constant, found by `ast` (not by tokenize)."""
+    return [
+        set(range(node.lineno - 1, node.end_lineno))
+        for node in ast.walk(ast.parse(code))
+        if isinstance(node, ast.Constant) and isinstance(node.value, str) and node.end_lineno > node.lineno
+    ]
+
+
+def partial_strings(code: str, paths: list[list[list[int]]]) -> list[tuple[int, list[int]]]:
+    """(string's first line, state) for every state of the paths that holds part of a multi-line string."""
+    bad = []
+    for path in paths:
+        for kept in forward_states(code, path):
+            bad += [(min(rows), kept) for rows in string_rows(code) if 0 < len(rows & set(kept)) < len(rows)]
+    return bad
+
+
+def test_a_docstring_arrives_whole_in_humaneval_0():
+    code = humaneval()[0]
+    [doc] = string_rows(code)
+    assert len(doc) == 7 and "    True" in code.split("\n")  # the doctest output lines that used to stray
+    paths = sample([code], 0, samples=40)
+    assert partial_strings(code, paths) == []
+    states = [state for path in paths for state in edit_states(code, path)]
+    for state in states:
+        rows = state.split("\n")
+        # The doctest's lone `True` / `False` never stand as statements: only inside the whole docstring.
+        if "    True" in rows or "    False" in rows:
+            assert "\n".join(code.split("\n")[min(doc) : max(doc) + 1]) in state
+    assert any(code.split("\n")[min(doc)] in state for state in states[1:-1])  # kept in some states
+    assert ruff_dirty(states) == set()
+
+
+def test_docstrings_arrive_whole_across_humaneval():
+    codes = humaneval()[:40]
+    paths = sample(codes, 1, samples=2)
+    for k, code in enumerate(codes):
+        assert partial_strings(code, paths[2 * k : 2 * k + 2]) == []
+
+
+def test_a_function_that_is_only_a_docstring_comes_in_one_edit():
+    code = 'def f():\n    """Say nothing.\n\n    True\n    """\n'
+    assert candidate_lines(code.split("\n")) == [0, 1]
+    for path in sample([code], 2, samples=5):
+        assert edit_states(code, path) == ["", code]
+
+
+def test_a_multi_line_string_assigned_to_a_variable_is_one_unit():
+    # The string's own indentation (2, then 0) is its text, not code: it must not cut the function short.
+    code = 'def usage():\n    text = """usage: tool [-h]\n\n  -h  help\n"""\n    return text\n'
+    prep = prepare(code)
+    assert prep.candidates == [0, 1, 5]
+    assert prep.child_end[1] == 5 and prep.child_end[0] == 7  # line 1 takes lines 2..4; def takes all
+    paths = sample([code], 3, samples=10)
+    assert partial_strings(code, paths) == []
+    assert ruff_dirty([s for p in paths for s in edit_states(code, p)]) == set()
+
+
+def test_a_closing_bracket_after_a_string_goes_with_the_call_not_the_string():
+    code = 'def f():\n    return g(\n        """a\nb"""\n    )\n'
+    lines = code.split("\n")
+    assert string_units(lines) == [0, 1, 2, 2, 4, 5]
+    assert line_indents(lines, string_units(lines)) == [0, 4, 8, 8, 8, 8]
+    # Deleting the string (lines 2-3) leaves `return g(` with its `)`; line 1 takes the rest (the blank end too).
+    assert prepare(code).child_end[1:3] == [6, 4]
+
+
+def test_a_diagnostic_on_a_docstring_line_deletes_the_whole_docstring():
+    code = 'def f(x):\n    """Double.\n    True\n    """\n    y = x * 2\n    return y\n'
+
+    class PointsAtTrue:  # a linter that objects to the docstring's `True` line, wherever it stands
+        def lint_many(self, sources):
+            return [
+                [Diagnostic(k + 1, "X") for k, row in enumerate(s.split("\n")) if row == "    True"] for s in sources
+            ]
+
+    jobs = [Job(prepare(code), rng(s, "t", 0)) for s in range(8)]
+    for path in sample_edit_paths(jobs, PointsAtTrue()):
+        states = edit_states(code, path)
+        assert all('"""' not in state for state in states[:-1])  # the docstring only comes with the last edit
+        assert apply_diffs("", edit_diffs(code, path)) == code
+
+
+def test_code_that_does_not_tokenize_has_no_string_units():
+    # The dedent on the last line does not match: tokenize stops, so the docstring is not a unit.
+    code = 'def f():\n    """Doc.\n    True\n    """\n        x = 1\n  y = 2\n'
+    lines = code.split("\n")
+    assert string_units(lines) == list(range(len(lines)))
+    prep = prepare(code)
+    assert prep.candidates == [0, 1, 2, 3, 4, 5]  # as before units existed
+    assert prep.child_end == child_ends(line_indents(lines))
+    for path in sample([code], 0, samples=3):
+        assert apply_diffs("", edit_diffs(code, path)) == code

@@ -1,9 +1,11 @@
 r"""LintSeq's core, without Beam: sample edit sequences backwards, many at once, then turn them into diffs.
 
 One sample (Piterbarg, Pinto & Fergus 2024; reference code upiterbarg/lintseq) deletes a program line
-by line: pick a line (weighted by indentation depth; comments, blank lines and the continuation lines
-of multi-line upper-case constants are never picked), delete it with the lines indented under it,
-lint, delete every line the linter points at (with the lines under those), lint again until clean
+by line: pick a line (weighted by indentation depth; comments, blank lines, the continuation lines
+of multi-line upper-case constants and the lines after the first of a multi-line string, such as a
+docstring, are never picked), delete it with the lines indented under it and the rest of any
+multi-line string it starts, lint, delete every line the linter points at (with the lines under those;
+a line of a multi-line string takes the whole string), lint again until clean
 (clean: the linter finds no error and CPython compiles the state);
 that is one edit. Repeat until no candidate line is left, then the empty program. Reversed, the
 states grow from "" to the program and every state is lint-clean.
@@ -36,8 +38,10 @@ from __future__ import annotations
 
 import bisect
 import difflib
+import io
 import itertools
 import re
+import tokenize
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -55,40 +59,51 @@ class Prepared:
     lines: list[str]
     candidates: list[int]
     weights: list[float]  # per line; 0 for lines never picked
-    child_end: list[int]  # lines i+1 .. child_end[i]-1 are indented under line i
+    child_end: list[int]  # lines i+1 .. child_end[i]-1 are indented under line i (or in the string it starts)
+    unit_start: list[int]  # per line, the first line of the multi-line string it is in (else itself)
     ignored: frozenset = frozenset()  # (code, original line, message) of pre-existing errors to ignore
 
 
 def prepare(code: str, preexisting: Sequence[Diagnostic] = ()) -> Prepared:
-    r"""Lines, candidates, weights and children of a program.
+    r"""Lines, candidates, weights and children of a program. The lines after the first of a multi-line
+    string are children of its first line, whatever their indentation, so the string goes as one unit.
 
     >>> p = prepare("def f():\n    # note\n    return 1\n")
     >>> p.candidates, p.weights, p.child_end
     ([0, 2], [1.0, 0.0, 1.0, 0.0], [4, 2, 3, 4])
+    >>> p = prepare("def f():\n    '''Doc.\n\nTrue\n    '''\n    return 1\n")
+    >>> p.candidates, p.child_end[1], p.unit_start
+    ([0, 1, 5], 5, [0, 1, 1, 1, 1, 5, 6])
     """
     lines = code.split("\n")
-    indents = line_indents(lines)
-    candidates = candidate_lines(lines)
+    units = string_units(lines)
+    indents = line_indents(lines, units)
+    candidates = candidate_lines(lines, units)
     tab = next((i for i in indents if i > 0), None)
     weights = [0.0] * len(lines)
     for i in candidates:
         weights[i] = 1.0 if indents[i] == 0 or tab is None else indents[i] / tab
+    # A string's later lines count as indented deeper than anything, so they are children of its first line.
+    nested = [float("inf") if units[i] != i else indent for i, indent in enumerate(indents)]
     ignored = frozenset((d.code, d.line - 1, d.message) for d in preexisting)
-    return Prepared(lines, candidates, weights, child_ends(indents), ignored)
+    return Prepared(lines, candidates, weights, child_ends(nested), units, ignored)
 
 
-def line_indents(lines: list[str]) -> list[int]:
+def line_indents(lines: list[str], units: list[int] | None = None) -> list[int]:
     """Indent of each line, in characters. As in the reference, a line of fewer than two visible
     characters (blank, or a lone `)`) takes the indent of the line before it, so a closing bracket
-    goes with the lines it closes.
+    goes with the lines it closes. So does a line after the first of a multi-line string (`units`, see
+    `string_units`): its indentation is the string's text, not the code's.
 
     >>> line_indents(["x = f(", "    1,", ")", "", "y = 2"])
     [0, 4, 4, 4, 0]
+    >>> line_indents(["x = f(", "    '''a", "b'''", ")"], [0, 1, 1, 3])
+    [0, 4, 4, 4]
     """
     out, indent = [], 0
-    for line in lines:
+    for i, line in enumerate(lines):
         stripped = line.lstrip()
-        if len(stripped) > 1:
+        if len(stripped) > 1 and (units is None or units[i] == i):
             indent = len(line) - len(stripped)
         out.append(indent)
     return out
@@ -108,12 +123,51 @@ def child_ends(indents: list[int]) -> list[int]:
     return ends
 
 
-def candidate_lines(lines: list[str]) -> list[int]:
-    """Lines a sample may pick: not blank, not a comment, not inside a multi-line UPPER_CASE constant.
+def string_units(lines: list[str]) -> list[int]:
+    r"""For each line, the line that the multi-line string it continues starts on; itself for a line that
+    continues none. A string starting on a line another string ends on joins that string's unit. Code
+    that does not tokenize has no units (every line its own).
+
+    >>> string_units(["x = '''a", "b''' + '''c", "d'''", "y = 1"])
+    [0, 0, 0, 3]
+    >>> string_units(["x = '''a", "b"])
+    [0, 1]
+    """
+    units = list(range(len(lines)))
+    opens = {getattr(tokenize, n, None) for n in ("FSTRING_START", "TSTRING_START")} - {None}  # Python 3.12+
+    closes = {getattr(tokenize, n, None) for n in ("FSTRING_END", "TSTRING_END")} - {None}
+    open_rows: list[int] = []  # first rows of the f-strings still open, outermost first
+    try:
+        for tok in tokenize.generate_tokens(io.StringIO("\n".join(lines)).readline):
+            if tok.type in opens:
+                open_rows.append(tok.start[0])
+            elif tok.type in closes:
+                begin = open_rows.pop()
+                if not open_rows:  # the outermost f-string is the unit
+                    _join(units, begin, tok.end[0])
+            elif tok.type == tokenize.STRING:
+                _join(units, tok.start[0], tok.end[0])
+    except (tokenize.TokenError, SyntaxError):
+        return list(range(len(lines)))
+    return units
+
+
+def _join(units: list[int], first: int, last: int) -> None:
+    """Put lines first+1 .. last (tokenize's 1-based rows) in the unit of line first."""
+    for i in range(first, min(last, len(units))):
+        units[i] = units[first - 1]
+
+
+def candidate_lines(lines: list[str], units: list[int] | None = None) -> list[int]:
+    """Lines a sample may pick: not blank, not a comment, not inside a multi-line UPPER_CASE constant, not
+    a line after the first of a multi-line string (`units`, from `string_units` when not given).
 
     >>> candidate_lines(["# hi", "NAMES = [", '    "a",', "]", "", "x = 1"])
     [1, 5]
+    >>> candidate_lines(["def f():", "    '''Doc.", "    True", "    '''", "    return 1"])
+    [0, 1, 4]
     """
+    units = string_units(lines) if units is None else units
     out, open_def = [], None
     for i, line in enumerate(lines):
         stripped = line.strip()
@@ -122,6 +176,8 @@ def candidate_lines(lines: list[str]) -> list[int]:
         if open_def:
             if stripped[-1] == open_def:
                 open_def = None
+            continue
+        if units[i] != i:
             continue
         out.append(i)
         if "=" in line and line[: line.find("=")].replace(" ", "").isupper() and stripped[-1] in "([":
@@ -148,8 +204,9 @@ class _Sampler:
     path: list[list[int]] = field(default_factory=list)
 
     def delete(self, lines: list[int]) -> None:
-        ends = self.job.program.child_end
+        ends, units = self.job.program.child_end, self.job.program.unit_start
         for i in lines:
+            i = units[i]  # a line of a multi-line string takes the whole string
             for j in range(i, ends[i]):
                 if self.alive[j]:
                     self.alive[j] = 0
