@@ -9,6 +9,7 @@ from collections import Counter
 from pathlib import Path
 
 import apache_beam as beam
+import numpy as np
 import pytest
 from apache_beam.testing.test_pipeline import TestPipeline
 from apache_beam.testing.util import assert_that, equal_to
@@ -16,10 +17,13 @@ from apache_beam.testing.util import assert_that, equal_to
 from skillseq import prompts
 from skillseq.config import Config, GenerationConfig
 from skillseq.context import RunContext
+from skillseq.rng import rng
 from skillseq.schema import Skill
 from skillseq.teachers.types import TeacherReply
 from skillseq.transforms.programs import extract_code_blocks
+from skillseq.transforms.skillmix import generation
 from skillseq.transforms.skillmix.generation import (
+    SAMPLE,
     Combo,
     SampleSkillCombos,
     assemble,
@@ -30,6 +34,8 @@ from skillseq.transforms.skillmix.generation import (
     pair_coverage,
     sample_combos,
 )
+
+_DENSE_PICK = generation._dense_pick
 
 RECORDED = json.loads((Path(__file__).parent / "data" / "recorded_skillmix.json").read_text())
 CTX = RunContext.of(Config())
@@ -44,33 +50,48 @@ def test_sampling_is_reproducible_and_depends_on_the_seed():
     assert sample_combos(15, 2, 40, seed=3) != sample_combos(15, 2, 40, seed=4)
 
 
-def _dense_sampler(m: int, k: int, n: int, seed: int) -> list[tuple[int, ...]]:
-    """The sampler as it was, with an m x m matrix of pair counts and a full sort per pick: the oracle."""
-    import numpy as np
-
-    from skillseq.rng import rng
-    from skillseq.transforms.skillmix.generation import SAMPLE
-
-    usage, pairs, draws = np.zeros(m, dtype=np.int64), np.zeros((m, m), dtype=np.int32), []
-    for i in range(n):
-        noise = rng(seed, SAMPLE, i).random(m)
+def _dense_sampler(m: int, k: int, n: int, seed: int) -> tuple[list[tuple[int, ...]], int]:
+    """The rule as defined, with an m x m matrix of pair counts and a full sort per pick: the oracle. Also the
+    number of picks at which every free skill already had a pair with those chosen (the sampler's dense path)."""
+    usage, pairs, draws, crowded = np.zeros(m, dtype=np.int64), np.zeros((m, m), dtype=np.int64), [], 0
+    levels = [rng(seed, SAMPLE, "level", u).random(m) for u in range(n + 1)]  # usage <= n
+    for _ in range(n):
         chosen: list[int] = []
         for _ in range(k):
-            pair_use = pairs[chosen].sum(axis=0) if chosen else np.zeros(m, dtype=np.int32)
-            order = np.lexsort((noise, usage, pair_use))
+            pair_use = pairs[chosen].sum(axis=0) if chosen else np.zeros(m, dtype=np.int64)
+            crowded += all(pair_use[j] > 0 for j in range(m) if j not in chosen)
+            noise = np.array([levels[u][j] for j, u in enumerate(usage)])
+            order = np.lexsort((np.arange(m), noise, usage, pair_use))
             chosen.append(int(next(j for j in order if j not in chosen)))
         for a, b in itertools.combinations(chosen, 2):
             pairs[a, b] += 1
             pairs[b, a] += 1
         usage[chosen] += 1
         draws.append(tuple(sorted(chosen)))
-    return draws
+    return draws, crowded
 
 
-@pytest.mark.parametrize("m,k,n", [(2, 2, 5), (12, 2, 150), (9, 3, 60), (30, 2, 1000), (6, 1, 13), (40, 4, 90)])
-def test_sparse_pair_counts_draw_what_the_dense_matrix_drew(m, k, n):
-    for seed in (0, 5):
-        assert sample_combos(m, k, n, seed) == _dense_sampler(m, k, n, seed)
+@pytest.mark.parametrize(
+    "m,k,n",
+    [(2, 2, 5), (3, 2, 20), (4, 3, 25), (5, 2, 40), (6, 4, 30), (12, 2, 150), (9, 3, 60), (30, 2, 1000),
+     (6, 1, 13), (40, 4, 90), (200, 2, 300), (7, 7, 5)],
+)  # fmt: skip
+def test_the_heap_draws_what_the_dense_rule_draws(m, k, n, monkeypatch):
+    dense_picks = []
+
+    def counted(*args):
+        dense_picks.append(args)
+        return _DENSE_PICK(*args)
+
+    monkeypatch.setattr(generation, "_dense_pick", counted)
+    crowded = 0
+    for seed in (0, 5, 9):
+        expected, crowded_here = _dense_sampler(m, k, n, seed)
+        assert sample_combos(m, k, n, seed) == expected
+        crowded += crowded_here
+    assert len(dense_picks) == crowded
+    if m <= 6 and k > 1:  # tiny catalogs: partners cover every free skill, the dense path ran
+        assert crowded > 0
 
 
 @pytest.mark.parametrize("m,k,n", [(2, 2, 5), (5, 2, 3), (12, 2, 66), (9, 3, 30), (30, 2, 1000), (6, 1, 13)])

@@ -1,22 +1,25 @@
 """SkillMix stage 2: draw skill combinations, then ask the teacher for an instruction and for its response.
 
-Sampling is least-used-first, as a balanced design: for index i, with tie-breaks drawn from
-`rng(seed, "skillmix.sample", i)`, the first skill is the least used one, each next skill the one that forms
-the fewest already-drawn pairs with those chosen (then the least used). Every skill is used within one draw of
-every other, and every pair is drawn once before any pair repeats (for k=2 and n >= m(m-1)/2 the draws cover
-all pairs). The query type is the least used one. Draws are sequential over the whole catalog, one worker:
-each draw costs a few passes over the m skills, so n draws cost O(n m) time and O(m + n) memory.
+Sampling is least-used-first, as a balanced design: the first skill is the least used one, each next skill the
+one that forms the fewest already-drawn pairs with those chosen (then the least used), ties broken by a key per
+skill and usage level, `rng(seed, "skillmix.sample", "level", u)` (then the lowest index). Every skill is used
+within one draw of every other, and every pair is drawn once before any pair repeats (for k=2 and n >= m(m-1)/2
+the draws cover all pairs). The query type is the least used one. Draws are sequential over the whole catalog, one
+worker, on a heap of the skills by (usage, key): a pick skips only the skills chosen in its draw and their partners,
+so n draws cost O((n k (1 + d) + m) log m) time, d the pairs a skill is in (about n k^2 / m), and O(m + n k^2)
+memory.
 
 Two teacher calls per record, as in the paper: the instruction (it must need all k skills and fit the query
 type), then the response. Token counts in a row are the sums over both calls.
 
     >>> sample_combos(4, 2, 6, seed=0)
-    [(0, 3), (1, 2), (2, 3), (0, 1), (0, 2), (1, 3)]
+    [(1, 2), (0, 3), (1, 3), (0, 2), (2, 3), (0, 1)]
 """
 
 from __future__ import annotations
 
 import ast
+import heapq
 import itertools
 import math
 import re
@@ -62,34 +65,87 @@ def sample_combos(m: int, k: int, n: int, seed: int) -> list[tuple[int, ...]]:
     """n sorted k-tuples of skill indices in range(m), least-used-first with seeded tie-breaks.
 
     Each next skill is the first, in the order (pairs with those chosen, usage, noise, index), that is not chosen
-    yet. Pair counts are kept per skill, sparse (a skill pairs with a few others per draw it is in), so memory is
-    O(m + n k^2), not an m x m matrix; each draw costs a few passes over m (the noise is m draws of its own).
+    yet; a skill's noise is its entry in its usage level's `rng(seed, SAMPLE, "level", u).random(m)`. One heap
+    holds every skill at its level in that order (usage, noise, index), one heap for all levels rather than one
+    per level: the same order. A pick pops from it, setting aside the skills chosen in this draw and their
+    partners (the only ones with pairs > 0) until the first other one. When every free skill is a partner (tiny
+    catalogs) the pick takes the dense minimum instead, the same order over all m, which then costs no more than
+    the partners did. Noise is kept for the levels some skill is at; pair counts per skill, sparse.
     """
     if n and m < k:
         raise ValueError(f"cannot draw {k} distinct skills from a catalog of {m}")
-    usage = np.zeros(m, dtype=np.int64)
+    usage = [0] * m
     pairs: list[dict[int, int]] = [{} for _ in range(m)]
+    noise = _LevelNoise(seed, m)
+    heap = [(0, key, j) for j, key in enumerate(noise[0])]  # (level, noise, index); stale once usage[j] != level
+    heapq.heapify(heap)
     draws = []
-    for i in range(n):
-        noise = rng(seed, SAMPLE, i).random(m)
-        free = np.ones(m, dtype=bool)
-        pair_use = np.zeros(m, dtype=np.int64)
+    for _ in range(n):
         chosen: list[int] = []
+        pair_use: dict[int, int] = {}  # pairs already drawn with the chosen skills, partners only
+        blocked: set[int] = set()  # the chosen skills and their partners
+        aside: list[tuple[int, float, int]] = []
         for _ in range(k):
-            best = free & (pair_use == pair_use[free].min())
-            best &= usage == usage[best].min()
-            candidates = np.flatnonzero(best)
-            pick = int(candidates[np.argmin(noise[candidates])])  # argmin: the lowest index among equal noise
+            if len(blocked) < m:
+                pick = _first_unblocked(heap, usage, blocked, aside)
+            else:
+                pick = _dense_pick(usage, chosen, pair_use, noise)
             chosen.append(pick)
-            free[pick] = False
+            blocked.add(pick)
             for other, count in pairs[pick].items():
-                pair_use[other] += count
+                pair_use[other] = pair_use.get(other, 0) + count
+                blocked.add(other)
         for a, b in itertools.combinations(chosen, 2):
             pairs[a][b] = pairs[a].get(b, 0) + 1
             pairs[b][a] = pairs[b].get(a, 0) + 1
-        usage[chosen] += 1
+        for j in chosen:
+            usage[j] += 1
+            heapq.heappush(heap, (usage[j], noise[usage[j]][j], j))
+        for entry in aside:
+            heapq.heappush(heap, entry)
+        while heap and usage[heap[0][2]] != heap[0][0]:
+            heapq.heappop(heap)
+        if heap:  # every skill has a live entry: the top's level is the least usage
+            noise.drop_below(heap[0][0])
         draws.append(tuple(sorted(chosen)))
     return draws
+
+
+class _LevelNoise:
+    """Tie-break keys per usage level, drawn m at a time the first time a level is reached."""
+
+    def __init__(self, seed: int, m: int):
+        self.seed, self.m, self.levels, self.lowest = seed, m, {}, 0
+
+    def __getitem__(self, level: int) -> list[float]:
+        if level not in self.levels:
+            self.levels[level] = rng(self.seed, SAMPLE, "level", level).random(self.m).tolist()
+        return self.levels[level]
+
+    def drop_below(self, level: int) -> None:
+        """Forget the levels no skill is at any more (usage only grows)."""
+        for old in range(self.lowest, level):
+            self.levels.pop(old, None)
+        self.lowest = max(self.lowest, level)
+
+
+def _first_unblocked(heap: list, usage: list[int], blocked: set[int], aside: list) -> int:
+    """Pop the heap to its first live entry that is not blocked; blocked ones go to `aside` for after the draw."""
+    while True:
+        entry = heapq.heappop(heap)
+        level, _, j = entry
+        if usage[j] != level:
+            continue
+        if j in blocked:
+            aside.append(entry)
+            continue
+        return j
+
+
+def _dense_pick(usage: list[int], chosen: list[int], pair_use: dict[int, int], noise: _LevelNoise) -> int:
+    """The rule over the whole catalog, for a pick where every free skill has pairs with the chosen."""
+    free = (j for j in range(len(usage)) if j not in chosen)
+    return min(free, key=lambda j: (pair_use.get(j, 0), usage[j], noise[usage[j]][j], j))
 
 
 def pair_coverage(draws: list[tuple[int, ...]], m: int) -> dict:
