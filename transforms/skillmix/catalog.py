@@ -138,9 +138,9 @@ def bucket_pairs(key: bytes, members: list[Rank], cap: int):
     (at most `exact_block`); a band's bucket pairs each name with the `cap` first-ranked names before it, the only
     ones leader clustering may read, so a band that many near-identical names share stays linear."""
     members = sorted(members)
-    limit = None if key.startswith(b"g") else cap
+    exact = key.startswith(b"g")
     for i, later in enumerate(members):
-        for earlier in members[:i][:limit]:
+        for earlier in members[: i if exact else min(i, cap)]:
             yield earlier, later
 
 
