@@ -35,6 +35,7 @@ a similar pair of names that share only common grams (then both may lead).
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 from collections import Counter, defaultdict
@@ -128,8 +129,11 @@ def blocking_keys(counts: Counter, frequency: dict[str, int], threshold: float, 
 
     prefix = indexed_grams(counts, frequency, threshold)
     keys = [b"g" + gram.encode() for gram in prefix if frequency[gram] <= exact_block]
-    if len(keys) < len(prefix):
-        keys += [b"b" + band for band in band_keys(set(counts), *lsh_shape(threshold))]
+    if len(keys) < len(prefix):  # a band's 8-byte digest: a key the grouping holds per name and band
+        keys += [
+            b"b" + hashlib.blake2b(band, digest_size=8).digest()
+            for band in band_keys(set(counts), *lsh_shape(threshold))
+        ]
     return keys
 
 
@@ -372,8 +376,9 @@ class _NgramPairs(beam.PTransform):
             >> beam.ParDo(_BlockingKeys(self.threshold, self.exact_block), beam.pvalue.AsDict(frequency))
             | "ByKey" >> beam.GroupByKey()
             | "Candidates" >> beam.FlatMap(_candidate_pairs, self.cap)
-            | "DistinctCandidates" >> beam.Distinct()
+            # A pair two buckets propose is checked twice: cheaper than holding every candidate for a Distinct.
             | "Similar" >> beam.Filter(_similar, self.threshold)
+            | "DistinctPairs" >> beam.Distinct()
         )
 
 
