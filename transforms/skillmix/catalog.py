@@ -104,7 +104,7 @@ def indexed_grams(counts: Counter, frequency: dict[str, int], threshold: float) 
 def lsh_shape(threshold: float) -> tuple[int, int]:
     """(bands, rows per band) for names. A pair at the cosine threshold t has a 3-gram Jaccard of about
     j = t / (2 - t) (0.74 at 0.85); rows are chosen so that such a pair agrees on a band with probability about
-    0.2, and bands so that it agrees on at least one with probability 0.99. At 0.85, a pair sharing one word of
+    0.2, and bands so that it agrees on at least one with probability 0.99. At 0.85, a pair sharing two words of
     three (Jaccard about 0.45) agrees on one band of 50, so it is a candidate in three cases of ten.
 
     >>> lsh_shape(0.85)
