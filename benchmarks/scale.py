@@ -30,7 +30,8 @@ memory to 10 000 programs. The pragmatic stage is linear in time, but its peak R
 runner: the RSS trace jumps while every task is built and buffered for the Reshuffle, then stays flat while
 they execute. Without the Reshuffle the trace has no trend (spikes from single heavy tasks only).
 
-- skillmix: the whole SkillMix stage (`skills.mode: seeds`, N instructions asked for) against
+- skillmix: `skillseq run` (in the child process) over a config of the SkillMix stage alone (`skills.mode:
+  seeds`, N instructions asked for, the dataset written as Parquet and read back for the counts) against
   tests/skill_teacher.py, a deterministic OpenAI-compatible teacher on 127.0.0.1 started by the parent process
   (its work is not in the child's RSS, its CPU is: both share this machine). Its replies name about as many
   distinct skills per seed as a real teacher (2.6 new compound names, classic skills, an echoed placeholder now
@@ -51,6 +52,7 @@ from __future__ import annotations
 
 import argparse
 import ast
+import contextlib
 import dataclasses
 import functools
 import hashlib
@@ -301,59 +303,58 @@ def measure_here(stage: str, programs_path: str, out_dir: str) -> dict:
     }
 
 
-def skillmix_config(base_url: str, n: int):
-    """SkillMix from seeds against the local teacher, n instructions asked for, no response cache."""
-    from skillseq.config import Config
-
-    return Config(
-        teacher={
+def skillmix_config(base_url: str, seeds_path: str, out_dir: str) -> dict:
+    """`skillseq run`'s config: SkillMix from the seeds against the local teacher, as many instructions asked for
+    as there are seeds, no response cache, LintSeq and pragmatic off, the in-process DirectRunner."""
+    n = sum(1 for _ in open(seeds_path, "rb"))
+    return {
+        "seed": 0,
+        "seeds": [{"kind": "jsonl", "path": seeds_path}],
+        "teacher": {
             "backend": "openai",
             "model": "skill-teacher",
             "batch_size": 64,
             "cache_dir": None,
             "openai": {"base_url": base_url, "max_concurrency": 16, "max_retries": 5, "backoff_s": 0.2},
         },
-        skills={"mode": "seeds"},
-        generation={"num_instructions": n},
-    )
+        "skills": {"mode": "seeds"},
+        "generation": {"num_instructions": n},
+        "lintseq": {"enabled": False},
+        "pragmatic": {"enabled": False},
+        "output": {"path": out_dir, "num_shards": 4},
+        "beam_options": ["--runner=DirectRunner", "--direct_running_mode=in_memory", "--direct_num_workers=1"],
+    }
 
 
 def measure_skillmix_here(seeds_path: str, out_dir: str, base_url: str) -> dict:
-    """SkillMix over a JSONL file of seeds in THIS process: its outputs written as JSON lines, the numbers."""
-    import apache_beam as beam
-    from apache_beam.options.pipeline_options import PipelineOptions
+    """`skillseq run` over a config written for these seeds, in THIS process; the numbers of that run, the counts
+    read back from the dataset it wrote."""
+    import pyarrow.parquet as pq
+    import yaml
 
-    from skillseq.context import RunContext
-    from skillseq.schema import Seed
-    from skillseq.transforms.skillmix import SkillMix
+    from skillseq.pipelines.cli import main as skillseq
 
-    n = sum(1 for _ in open(seeds_path, "rb"))
-    ctx = RunContext.of(skillmix_config(base_url, n))
-    options = PipelineOptions(["--runner=DirectRunner", "--direct_running_mode=in_memory", "--direct_num_workers=1"])
+    config = Path(out_dir).parent / "skillmix.yaml"
+    config.write_text(yaml.safe_dump(skillmix_config(base_url, seeds_path, out_dir)), encoding="utf-8")
     baseline = _peak_mb(resource.RUSAGE_SELF)
     trace = _RssTrace()
     trace.start()
     start = time.perf_counter()
-    with beam.Pipeline(options=options) as p:
-        seeds = (
-            p
-            | "ReadSeeds" >> beam.io.ReadFromText(seeds_path)
-            | "ToSeed" >> beam.Map(lambda line: Seed(source="jsonl:bench", **json.loads(line)))
-        )
-        out = seeds | "SkillMix" >> SkillMix(ctx)
-        for name in ("skills", "instructions", "rejected"):
-            (
-                out[name]
-                | f"{name}Json" >> beam.Map(_to_json)
-                | f"Write{name}" >> beam.io.WriteToText(f"{out_dir}/{name}")
-            )
+    with contextlib.redirect_stdout(sys.stderr):  # its summary; stdout carries the numbers
+        code = skillseq(["run", str(config), "--no-progress"])
     wall = time.perf_counter() - start
-    rejected = _read_lines(f"{out_dir}/rejected")
+    if code:
+        raise SystemExit(f"skillseq run exited {code}")
+
+    def rows(name: str) -> list[dict]:
+        return [r for f in sorted(Path(out_dir).glob(f"{name}/*.parquet")) for r in pq.read_table(f).to_pylist()]
+
+    rejected = rows("rejected")
     return {
         **trace.summary(),
         "wall_s": wall,
-        "catalog": _count_lines(f"{out_dir}/skills"),
-        "records": _count_lines(f"{out_dir}/instructions"),
+        "catalog": len(rows("skills")),
+        "records": len(rows("instructions")),
         "rejected": len(rejected),
         "near_duplicates": sum(1 for r in rejected if r["reason"] == "near_duplicate"),
         "teacher_errors": sum(1 for r in rejected if r["reason"] == "teacher_error"),

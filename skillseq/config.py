@@ -110,6 +110,9 @@ class SkillsConfig(_Model):
     max_examples: Annotated[int, Field(ge=0, le=100)] = 5  # source ids kept per catalog entry
     # Similar names each catalog name keeps (the first-ranked ones): bounds the clustering graph at names x this.
     max_neighbours: Annotated[int, Field(ge=1, le=10000)] = 32
+    # A 3-gram held by more names than this is too common to compare all its names (a word shared by a fixed share
+    # of all names made that quadratic): names with such a gram are also blocked by MinHash LSH bands.
+    exact_block: Annotated[int, Field(ge=2)] = 64
 
 
 class GenerationConfig(_Model):

@@ -21,6 +21,7 @@ from skillseq.transforms.skillmix.catalog import (
     CATALOG,
     BuildSkillCatalog,
     build_catalog,
+    candidate_pairs,
     leader_clusters,
     ngram_cosine,
     ngram_pairs,
@@ -34,6 +35,7 @@ from skillseq.transforms.skillmix.skills import (
     parse_named_list,
     seed_request,
 )
+from tests.skill_teacher import compound_name
 
 RECORDED = json.loads((Path(__file__).parent / "data" / "recorded_skillmix.json").read_text())
 CFG = SkillsConfig(num_direct_skills=10, num_query_types=4)  # as recorded
@@ -113,10 +115,30 @@ def _names(n: int, seed: int) -> list[str]:
 
 @pytest.mark.parametrize("threshold", [0.5, 0.7, 0.85])
 def test_ngram_pairs_are_every_pair_at_the_threshold(threshold):
-    """The prefix-filtered index finds exactly the pairs a comparison of all pairs finds (exact, not sampled)."""
+    """With every gram a key, the prefix-filtered index finds exactly the pairs a comparison of all pairs finds."""
     names = _names(300, seed=1)
     every = {(a, b) for i, a in enumerate(names) for b in names[i + 1 :] if ngram_cosine(a, b) >= threshold}
-    assert len(every) > 5 and ngram_pairs(names, threshold) == every
+    assert len(every) > 5 and ngram_pairs(names, threshold, exact_block=len(names)) == every
+
+
+def test_common_grams_are_blocked_by_lsh_bands_linearly_and_miss_few_pairs():
+    """Compound names from shared words (the scale benchmark's teacher): exact blocking proposes a number of pairs
+    per name that doubles with the names; with common grams left to MinHash bands it is 30 times smaller and grows
+    more slowly (only names sharing two words of three still meet, by chance), and nearly every similar pair is
+    still found (never a dissimilar one)."""
+    draw = random.Random(0)
+    names = sorted({normalize_name(compound_name(draw.getrandbits(64))[0]) for _ in range(4000)})
+    names += [name + "s" if i % 2 else name + " " + name.split()[-1] for i, name in enumerate(names[:300])]
+    half = names[::2]
+    per_name = {}
+    for block in (10**9, 8):
+        per_name[block] = [len(candidate_pairs(ns, 0.85, exact_block=block)) / len(ns) for ns in (half, names)]
+    exact, lsh = per_name[10**9], per_name[8]
+    assert exact[1] > 1.5 * exact[0]  # quadratic: twice the names, about twice the candidates per name
+    assert lsh[1] < exact[1] / 10 and lsh[1] / lsh[0] < 0.8 * exact[1] / exact[0]  # 2.2 vs 78; x1.6 vs x2.0
+    every = ngram_pairs(names, 0.85, exact_block=10**9)
+    found = ngram_pairs(names, 0.85, exact_block=8)
+    assert len(every) > 200 and found <= every and len(found) >= 0.95 * len(every)
 
 
 def _greedy_leaders(ranked: list[str], similar) -> dict[str, str]:
@@ -144,7 +166,7 @@ def test_leader_clusters_equal_the_greedy_walk_over_all_pairs(threshold):
     support = {n: 1 + random.Random(n).randint(0, 3) for n in names}
     ranked = sorted(names, key=lambda n: (-support[n], n))
     earlier = {}
-    for a, b in ngram_pairs(names, threshold):
+    for a, b in ngram_pairs(names, threshold, exact_block=len(names)):
         first, second = sorted([(-support[a], a), (-support[b], b)])
         earlier.setdefault(second, []).append(first)
     followers = leader_clusters(earlier.items())
