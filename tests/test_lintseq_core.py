@@ -219,7 +219,7 @@ def test_a_linter_pointing_past_the_end_still_terminates():
     assert apply_diffs("", edit_diffs(code, path)) == code
 
 
-# ---- a multi-line string (a docstring) is one deletion unit
+# ---- a multi-line string (a docstring) stays a string: its first line takes all of it, its closing line is never picked
 
 
 def string_rows(code: str) -> list[set[int]]:
@@ -231,53 +231,69 @@ def string_rows(code: str) -> list[set[int]]:
     ]
 
 
-def partial_strings(code: str, paths: list[list[list[int]]]) -> list[tuple[int, list[int]]]:
-    """(string's first line, state) for every state of the paths that holds part of a multi-line string."""
+def broken_strings(code: str, paths: list[list[list[int]]]) -> list[tuple[int, list[int]]]:
+    """(string's first line, state) for every state that holds a line of a multi-line string without its first
+    or its last line: the lines of a string standing as code."""
     bad = []
     for path in paths:
         for kept in forward_states(code, path):
-            bad += [(min(rows), kept) for rows in string_rows(code) if 0 < len(rows & set(kept)) < len(rows)]
+            for rows in string_rows(code):
+                held = rows & set(kept)
+                if held and not {min(rows), max(rows)} <= held:
+                    bad.append((min(rows), kept))
     return bad
 
 
-def test_a_docstring_arrives_whole_in_humaneval_0():
+def partial_strings(code: str, paths: list[list[list[int]]]) -> int:
+    """How many states hold a multi-line string with some of its lines only (it arrives over several edits)."""
+    return sum(
+        0 < len(rows & set(kept)) < len(rows)
+        for path in paths
+        for kept in forward_states(code, path)
+        for rows in string_rows(code)
+    )
+
+
+def test_a_docstring_is_always_a_string_in_humaneval_0():
     code = humaneval()[0]
     [doc] = string_rows(code)
-    assert len(doc) == 7 and "    True" in code.split("\n")  # the doctest output lines that used to stray
+    lines = code.split("\n")
+    assert len(doc) == 7 and "    True" in lines  # the doctest output lines that used to stray
     paths = sample([code], 0, samples=40)
-    assert partial_strings(code, paths) == []
+    assert broken_strings(code, paths) == []
     states = [state for path in paths for state in edit_states(code, path)]
     for state in states:
         rows = state.split("\n")
-        # The doctest's lone `True` / `False` never stand as statements: only inside the whole docstring.
+        # The doctest's lone `True` / `False` never stand as statements: only between the docstring's quotes.
         if "    True" in rows or "    False" in rows:
-            assert "\n".join(code.split("\n")[min(doc) : max(doc) + 1]) in state
-    assert any(code.split("\n")[min(doc)] in state for state in states[1:-1])  # kept in some states
+            assert lines[min(doc)] in rows and lines[max(doc)] in rows
+    assert partial_strings(code, paths) > 0  # its lines still arrive one edit at a time, as in the reference
     assert ruff_dirty(states) == set()
 
 
-def test_docstrings_arrive_whole_across_humaneval():
+def test_docstrings_are_always_strings_across_humaneval():
     codes = humaneval()[:40]
     paths = sample(codes, 1, samples=2)
     for k, code in enumerate(codes):
-        assert partial_strings(code, paths[2 * k : 2 * k + 2]) == []
+        assert broken_strings(code, paths[2 * k : 2 * k + 2]) == []
 
 
-def test_a_function_that_is_only_a_docstring_comes_in_one_edit():
+def test_a_function_that_is_only_a_docstring_keeps_a_whole_string_in_every_state():
     code = 'def f():\n    """Say nothing.\n\n    True\n    """\n'
-    assert candidate_lines(code.split("\n")) == [0, 1]
+    assert candidate_lines(code.split("\n")) == [0, 1, 3]  # not the closing quotes
     for path in sample([code], 2, samples=5):
-        assert edit_states(code, path) == ["", code]
+        for state in edit_states(code, path)[1:]:
+            assert '    """Say nothing.' in state and state.rstrip().endswith('"""')
 
 
-def test_a_multi_line_string_assigned_to_a_variable_is_one_unit():
+def test_a_multi_line_string_assigned_to_a_variable_stays_a_string():
     # The string's own indentation (2, then 0) is its text, not code: it must not cut the function short.
     code = 'def usage():\n    text = """usage: tool [-h]\n\n  -h  help\n"""\n    return text\n'
     prep = prepare(code)
-    assert prep.candidates == [0, 1, 5]
-    assert prep.child_end[1] == 5 and prep.child_end[0] == 7  # line 1 takes lines 2..4; def takes all
+    assert prep.candidates == [0, 1, 3, 5]
+    assert prep.child_end[1] == 5 and prep.child_end[3] == 4 and prep.child_end[0] == 7  # line 1 takes 2..4
     paths = sample([code], 3, samples=10)
-    assert partial_strings(code, paths) == []
+    assert broken_strings(code, paths) == []
     assert ruff_dirty([s for p in paths for s in edit_states(code, p)]) == set()
 
 
@@ -300,10 +316,14 @@ def test_a_diagnostic_on_a_docstring_line_deletes_the_whole_docstring():
             ]
 
     jobs = [Job(prepare(code), rng(s, "t", 0)) for s in range(8)]
+    whole = 0
     for path in sample_edit_paths(jobs, PointsAtTrue()):
         states = edit_states(code, path)
-        assert all('"""' not in state for state in states[:-1])  # the docstring only comes with the last edit
+        assert all("    True" not in state.split("\n") for state in states[:-1])
+        assert broken_strings(code, [path]) == []
+        whole += all('"""' not in state for state in states[:-1])  # the diagnostic took the docstring at once
         assert apply_diffs("", edit_diffs(code, path)) == code
+    assert whole > 0
 
 
 def test_code_that_does_not_tokenize_has_no_string_units():

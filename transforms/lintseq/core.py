@@ -2,10 +2,11 @@ r"""LintSeq's core, without Beam: sample edit sequences backwards, many at once,
 
 One sample (Piterbarg, Pinto & Fergus 2024; reference code upiterbarg/lintseq) deletes a program line
 by line: pick a line (weighted by indentation depth; comments, blank lines, the continuation lines
-of multi-line upper-case constants and the lines after the first of a multi-line string, such as a
-docstring, are never picked), delete it with the lines indented under it and the rest of any
-multi-line string it starts, lint, delete every line the linter points at (with the lines under those;
-a line of a multi-line string takes the whole string), lint again until clean
+of multi-line upper-case constants and the closing line of a multi-line string, such as a docstring,
+are never picked), delete it with the lines indented under it and, for the first line of a multi-line
+string, the rest of the string (a line inside it goes alone: the string shrinks but stays a string),
+lint, delete every line the linter points at (with the lines under those; a line of a multi-line string
+takes the whole string), lint again until clean
 (clean: the linter finds no error and CPython compiles the state);
 that is one edit. Repeat until no candidate line is left, then the empty program. Reversed, the
 states grow from "" to the program and every state is lint-clean.
@@ -66,14 +67,15 @@ class Prepared:
 
 def prepare(code: str, preexisting: Sequence[Diagnostic] = ()) -> Prepared:
     r"""Lines, candidates, weights and children of a program. The lines after the first of a multi-line
-    string are children of its first line, whatever their indentation, so the string goes as one unit.
+    string are children of its first line, whatever their indentation, so the string goes with its first line;
+    a line inside it has no children and goes alone.
 
     >>> p = prepare("def f():\n    # note\n    return 1\n")
     >>> p.candidates, p.weights, p.child_end
     ([0, 2], [1.0, 0.0, 1.0, 0.0], [4, 2, 3, 4])
     >>> p = prepare("def f():\n    '''Doc.\n\nTrue\n    '''\n    return 1\n")
     >>> p.candidates, p.child_end[1], p.unit_start
-    ([0, 1, 5], 5, [0, 1, 1, 1, 1, 5, 6])
+    ([0, 1, 3, 5], 5, [0, 1, 1, 1, 1, 5, 6])
     """
     lines = code.split("\n")
     units = string_units(lines)
@@ -160,12 +162,13 @@ def _join(units: list[int], first: int, last: int) -> None:
 
 def candidate_lines(lines: list[str], units: list[int] | None = None) -> list[int]:
     """Lines a sample may pick: not blank, not a comment, not inside a multi-line UPPER_CASE constant, not
-    a line after the first of a multi-line string (`units`, from `string_units` when not given).
+    the closing line of a multi-line string (`units`, from `string_units` when not given): deleting a line
+    inside a string leaves a shorter string, deleting its closing line would leave none.
 
     >>> candidate_lines(["# hi", "NAMES = [", '    "a",', "]", "", "x = 1"])
     [1, 5]
     >>> candidate_lines(["def f():", "    '''Doc.", "    True", "    '''", "    return 1"])
-    [0, 1, 4]
+    [0, 1, 2, 4]
     """
     units = string_units(lines) if units is None else units
     out, open_def = [], None
@@ -177,7 +180,7 @@ def candidate_lines(lines: list[str], units: list[int] | None = None) -> list[in
             if stripped[-1] == open_def:
                 open_def = None
             continue
-        if units[i] != i:
+        if units[i] != i and (i + 1 == len(lines) or units[i + 1] != units[i]):
             continue
         out.append(i)
         if "=" in line and line[: line.find("=")].replace(" ", "").isupper() and stripped[-1] in "([":
@@ -203,10 +206,12 @@ class _Sampler:
     edit: list[int] = field(default_factory=list)
     path: list[list[int]] = field(default_factory=list)
 
-    def delete(self, lines: list[int]) -> None:
+    def delete(self, lines: list[int], whole_strings: bool = False) -> None:
+        # whole_strings: a line of a multi-line string takes the whole string (the linter's lines: the fault
+        # may be the string's); a picked line inside a string goes alone, and the string stays one.
         ends, units = self.job.program.child_end, self.job.program.unit_start
         for i in lines:
-            i = units[i]  # a line of a multi-line string takes the whole string
+            i = units[i] if whole_strings else i
             for j in range(i, ends[i]):
                 if self.alive[j]:
                     self.alive[j] = 0
@@ -239,7 +244,7 @@ class _Sampler:
             if (d.code, line, d.message) not in ignored:
                 pointed.append(line)
         if pointed:
-            self.delete(pointed)
+            self.delete(pointed, whole_strings=True)
             return True
         self.path.append(sorted(self.edit))
         self.edit = []
