@@ -29,6 +29,8 @@ Where we differ from the reference, and why:
   them to "" gives the program back byte for byte; and they are written from the known inserted
   lines rather than by difflib's matcher, which can turn an insertion into a replacement when lines
   repeat. The format is the reference's (`difflib.unified_diff`, n=0, the two header lines dropped).
+- A multi-line string stays a string in every state: the reference may delete a docstring's opening quotes
+  alone, and what is left of it can stand as code (a doctest's `True` as a statement).
 - No edit inserts only blank lines or only comments (the reference never samples those lines, but its
   last edit, from "" to what is left, often holds nothing else): such an edit joins its neighbour.
 - A program whose states never get clean (impossible with a sane linter) is not cut at 512 rounds:
