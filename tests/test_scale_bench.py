@@ -61,7 +61,10 @@ def test_skillmix_targets_and_a_crash_are_reported():
         {"stage": "skillmix", "n": n, "wall_s": w, "peak_mb": 900, "baseline_mb": 450, "trace": [(0, 450), (w, 900)]}
         for n, w in [(1000, 20.0), (10000, 260.0)]
     ]
-    assert "time(10N)/time(N) 13.00 (target <= 12: MISSED)" in scale.ratios(rows)
+    assert "time(10N)/time(N) 13.00 at N=1000 (target <= 12: MISSED)" in scale.ratios(rows)
+    doubled = [{**rows[1], "n": 20000, "wall_s": 600.0}]
+    assert "time(10N)/time(N) not measured" in scale.ratios([rows[1], *doubled])  # 10 000 -> 20 000 only
+    assert "time(10N)/time(N) 13.00 at N=1000" in scale.ratios([*rows, *doubled])  # measured, not scaled
     crashed = {"stage": "skillmix", "n": 100000, "crashed": "exit -11"}
     assert "skillmix: CRASHED at N=100000" in scale.ratios([*rows, crashed])
     assert "| skillmix | 100000 | 100000 | crashed |" in scale.skillmix_table([crashed])
