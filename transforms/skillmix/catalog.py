@@ -35,6 +35,7 @@ a similar pair of names that share only common grams (then both may lead).
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import math
@@ -47,6 +48,7 @@ import numpy as np
 from skillseq.config import SkillsConfig
 from skillseq.context import RunContext
 from skillseq.schema import Provenance, Skill
+from skillseq.transforms.skillmix.dedup import band_keys
 from skillseq.transforms.skillmix.skills import normalize_name, not_a_skill
 
 CATALOG = "skillmix.catalog"
@@ -101,6 +103,7 @@ def indexed_grams(counts: Counter, frequency: dict[str, int], threshold: float) 
     return kept
 
 
+@functools.cache
 def lsh_shape(threshold: float) -> tuple[int, int]:
     """(bands, rows per band) for names. A pair at the cosine threshold t has a 3-gram Jaccard of about
     j = t / (2 - t) (0.74 at 0.85); rows are chosen so that such a pair agrees on a band with probability about
@@ -125,8 +128,6 @@ def blocking_keys(counts: Counter, frequency: dict[str, int], threshold: float, 
     (probability under 0.01 at the threshold, `lsh_shape`). Common grams are what made exact blocking quadratic:
     a word shared by a fixed share of all names puts that share of all names in one bucket.
     """
-    from skillseq.transforms.skillmix.dedup import band_keys
-
     prefix = indexed_grams(counts, frequency, threshold)
     keys = [b"g" + gram.encode() for gram in prefix if frequency[gram] <= exact_block]
     if len(keys) < len(prefix):  # a band's 8-byte digest: a key the grouping holds per name and band
