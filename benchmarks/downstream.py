@@ -2,19 +2,26 @@
 
     .venv/bin/python benchmarks/downstream.py [--experiment pragmatic|lintseq|all] [--quick]
         [--eval ../shared/eval/regex_user_study_dev.jsonl] [--targets N] [--k K] [--steps S] [--lr LR] [--lora]
+        [--warmup-targets W] [--warmup-steps S] [--samples N]
 
 The pragmatic experiment (Vaduguru, Fried & Pu 2024, in miniature):
 - Targets: `--targets` regexes from the project's StructuredRegex-style grammar (`regex_grammar`), seeded by
   `--seed`; any that equals, or is automaton-equivalent to, an evaluation target is dropped first.
 - Two training sets made by the pragmatic stage on those targets, same k and candidates: `selection: pragmatic`
   (the RSA speaker's examples) and `selection: random` (as many drawn at random). One row per target.
-- Two models: the embedded SmolLM2-135M-Instruct fine-tuned with TRL's SFTTrainer on each set's `prompt` and
-  `completion` columns; same hyperparameters, steps, seed and batch order.
+- The literal listener, as the paper trains it first: the embedded SmolLM2-135M-Instruct fine-tuned with TRL's
+  SFTTrainer for `--warmup-steps` on random examples of `--warmup-targets` other targets (a second draw of the
+  grammar, seed + 1, without the experiment's and the evaluation's targets). Trained once, shared by both models.
+- Two models: the literal listener fine-tuned on each set's `prompt` and `completion` columns; same
+  hyperparameters, steps, seed and batch order.
 - Evaluation on people's examples (`--eval`, outside the project; never trained on): per episode and k in
-  {1, 3, 5, all}, the model's greedy guess from the person's first k examples (fewer when the person gave fewer),
-  rendered with `skillseq.training.pragmatic_prompt`. top-1: the guess is equivalent to the target (finite
-  automata over the candidate space, `regex_domain.equivalent_to`, in a child process with a timeout);
-  consistent: the guess fully matches exactly the strings marked "yes" among those k (run in the sandbox).
+  {1, 3, 5, all}, the person's first k examples (fewer when the person gave fewer), rendered with
+  `skillseq.training.pragmatic_prompt`. The guess is the paper's replay listener's: `--samples` programs sampled
+  (top-p 0.9, temperature 1; the paper draws 500) plus the greedy one, and the most probable of those consistent
+  with the examples (the most probable of all when none is). top-1: the guess is equivalent to the target
+  (finite automata over the candidate space, `regex_domain.equivalent_to`, in a child process with a timeout);
+  greedy top-1: the same for the greedy guess alone; consistent: the guess fully matches exactly the strings
+  marked "yes" among those k. Every program is a model's output, so it runs only in the sandbox.
 - Reported: both models side by side with 95% bootstrap intervals over episodes, the ratio (with its interval)
   and the paired difference's interval, sizes and wall times; to stdout and `benchmarks/results/downstream-
   pragmatic.{txt,json}`.
@@ -167,8 +174,9 @@ def prompt_completion(row: dict) -> dict:
 # ------------------------------------------------------------------------------------------------ the models
 
 
-def train(records: list[dict], args, out_dir: str):
-    """SmolLM2-135M-Instruct fine-tuned on prompt/completion with TRL: (model, tokenizer, final train loss)."""
+def train(records: list[dict], args, out_dir: str, steps: int, start: str | None = None):
+    """A causal LM fine-tuned on prompt/completion with TRL, from `start` (a saved model; default the embedded
+    SmolLM2-135M-Instruct): (model, tokenizer, final train loss)."""
     import torch
     from datasets import Dataset
     from transformers import AutoModelForCausalLM, AutoTokenizer
@@ -178,7 +186,7 @@ def train(records: list[dict], args, out_dir: str):
 
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
-    model_dir = str(default_model_dir())
+    model_dir = start or str(default_model_dir())
     tok = AutoTokenizer.from_pretrained(model_dir)
     model = AutoModelForCausalLM.from_pretrained(model_dir, dtype=torch.float32)
     peft_config = None
@@ -190,13 +198,13 @@ def train(records: list[dict], args, out_dir: str):
         )
     config = SFTConfig(
         output_dir=out_dir,
-        max_steps=args.steps,
+        max_steps=steps,
         per_device_train_batch_size=args.batch_size,
         learning_rate=args.lr,
         lr_scheduler_type="cosine",
-        warmup_steps=max(1, args.steps // 20),
+        warmup_steps=max(1, steps // 20),
         weight_decay=0.0,
-        logging_steps=max(1, args.steps // 10),
+        logging_steps=max(1, steps // 10),
         save_strategy="no",
         report_to=[],
         seed=args.seed,
@@ -219,25 +227,91 @@ def train(records: list[dict], args, out_dir: str):
     return model.eval(), tok, float(result.training_loss)
 
 
-def guesses(model, tok, prompts: list[str], batch_size: int, max_new_tokens: int) -> list[str]:
-    """Greedy first guesses, batched (left padding), cut at the end of the completion."""
+def _stops(tok) -> list[int]:
+    return [tok.eos_token_id, *tok.encode("\n")]  # a regex holds no newline: the line ends the guess
+
+
+def _texts_and_logprobs(tok, new_tokens, logits, stops: list[int]) -> list[tuple[str, float]]:
+    """Each generated row cut at its first stop token: (text, log-probability of its tokens up to that stop)."""
+    import torch
+
+    logp = torch.stack(logits, 1).float().log_softmax(-1).gather(-1, new_tokens[..., None])[..., 0]
+    stopped = torch.isin(new_tokens, torch.tensor(stops))
+    keep = (stopped.long().cumsum(1) - stopped.long()) == 0  # up to and including the first stop
+    out = []
+    for row, lp, k in zip(new_tokens, logp, keep, strict=True):
+        text = tok.decode(row[k], skip_special_tokens=True).split("\n")[0].strip()
+        out.append((text, float(lp[k].sum())))
+    return out
+
+
+def guesses(model, tok, prompts: list[str], batch_size: int, max_new_tokens: int) -> list[tuple[str, float]]:
+    """Greedy first guesses with their log-probabilities, batched (left padding)."""
     import torch
 
     tok.padding_side = "left"
     if tok.pad_token is None:
         tok.pad_token = tok.eos_token
     order = sorted(range(len(prompts)), key=lambda i: len(prompts[i]))  # like lengths together: less padding
-    texts = [""] * len(prompts)
+    out: list[tuple[str, float]] = [("", 0.0)] * len(prompts)
     with torch.inference_mode():
         for start in range(0, len(order), batch_size):
             idx = order[start : start + batch_size]
             enc = tok([prompts[i] for i in idx], return_tensors="pt", padding=True)
             gen = model.generate(
-                **enc, max_new_tokens=max_new_tokens, do_sample=False, pad_token_id=tok.pad_token_id, num_beams=1
+                **enc,
+                max_new_tokens=max_new_tokens,
+                do_sample=False,
+                num_beams=1,
+                pad_token_id=tok.pad_token_id,
+                eos_token_id=_stops(tok),
+                output_logits=True,
+                return_dict_in_generate=True,
             )
-            for i, seq in zip(idx, gen[:, enc["input_ids"].shape[1] :], strict=True):
-                texts[i] = tok.decode(seq, skip_special_tokens=True).strip().split("\n")[0].strip()
-    return texts
+            said = _texts_and_logprobs(tok, gen.sequences[:, enc["input_ids"].shape[1] :], gen.logits, _stops(tok))
+            for i, guess in zip(idx, said, strict=True):
+                out[i] = guess
+    return out
+
+
+def samples(model, tok, prompts: list[str], n: int, seed: int, max_new_tokens: int) -> list[dict[str, float]]:
+    """Per prompt, n programs sampled as the paper's replay does (top-p 0.9, temperature 1), each with its
+    log-probability: {text: log p}. The prompt is run once and its cache copied n times (the prompt is most of
+    the tokens). Seeded per prompt, so a prompt gets the same draws whatever else is asked."""
+    import torch
+
+    out = []
+    with torch.inference_mode():
+        for i, prompt in enumerate(prompts):
+            ids = tok(prompt, return_tensors="pt").input_ids
+            cache = model(ids[:, :-1], use_cache=True).past_key_values
+            cache.batch_repeat_interleave(n)
+            torch.manual_seed(seed * 1_000_003 + i)
+            gen = model.generate(
+                ids.repeat(n, 1),
+                attention_mask=torch.ones(n, ids.shape[1], dtype=torch.long),
+                past_key_values=cache,
+                max_new_tokens=max_new_tokens,
+                do_sample=True,
+                top_p=0.9,
+                temperature=1.0,
+                pad_token_id=tok.pad_token_id or tok.eos_token_id,
+                eos_token_id=_stops(tok),
+                output_logits=True,
+                return_dict_in_generate=True,
+            )
+            drawn: dict[str, float] = {}
+            for text, lp in _texts_and_logprobs(tok, gen.sequences[:, ids.shape[1] :], gen.logits, _stops(tok)):
+                drawn[text] = max(lp, drawn.get(text, -np.inf))
+            out.append(drawn)
+    return out
+
+
+def choose(candidates: dict[str, float], fits: dict[str, bool]) -> str:
+    """The paper's listener: the most probable candidate consistent with the examples; the most probable of all
+    when none is."""
+    ranked = sorted(candidates, key=lambda c: (-candidates[c], c))
+    return next((c for c in ranked if fits[c]), ranked[0])
 
 
 # ---------------------------------------------------------------------------------------------- the scoring
@@ -289,19 +363,27 @@ def bootstrap(a: np.ndarray, b: np.ndarray, seed: int, n: int = 2000) -> dict:
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     g = parser.add_argument_group("pragmatic experiment")
     g.add_argument("--eval", type=Path, default=DEFAULT_EVAL, help="people's episodes (JSONL), never trained on")
-    g.add_argument("--targets", type=int, default=300, help="regexes sampled before dropping evaluation targets")
+    g.add_argument("--targets", type=int, default=600, help="regexes sampled before dropping evaluation targets")
     g.add_argument("--k", type=int, default=5, help="examples per training row (pragmatic.num_examples)")
-    g.add_argument("--steps", type=int, default=40)
-    g.add_argument("--batch-size", type=int, default=8)
+    g.add_argument("--steps", type=int, default=75, help="training steps of each model on its set")
+    g.add_argument("--batch-size", type=int, default=16)
     g.add_argument("--lr", type=float, default=2e-4)
+    g.add_argument(
+        "--warmup-targets",
+        type=int,
+        default=2400,
+        help="the literal listener: other targets with random examples, trained on first, shared by both models",
+    )
+    g.add_argument("--warmup-steps", type=int, default=150, help="steps of the shared warm-up (0: none)")
     g.add_argument(
         "--lora", action="store_true", help="LoRA adapters (r=16, all linear layers) instead of full tuning"
     )
     g.add_argument("--no-bf16", dest="bf16", action="store_false", help="fp32 compute (default: bf16 autocast)")
-    g.add_argument(
-        "--threads", type=int, default=1, help="torch threads (1: on a shared, busy machine 2 were 4-10x slower)"
-    )
+    g.add_argument("--threads", type=int, default=2, help="torch threads (1 on a machine shared with other work)")
     g.add_argument("--episodes", type=int, default=0, help="evaluate on the first N episodes (0: all)")
+    g.add_argument(
+        "--samples", type=int, default=16, help="programs sampled per query for the listener's guess (0: greedy)"
+    )
     g.add_argument("--gen-batch", type=int, default=32)
     g.add_argument("--max-new-tokens", type=int, default=40)
     g.add_argument("--seed", type=int, default=0)
@@ -311,7 +393,46 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def _quick(args) -> None:
     args.targets, args.k, args.steps, args.batch_size = 6, 3, 2, 2
+    args.warmup_targets, args.warmup_steps, args.samples = 4, 1, 3
     args.episodes, args.gen_batch, args.max_new_tokens = args.episodes or 3, 8, 16
+
+
+def warmup_targets(args, taken: list[str], episodes: list[dict], equivalence: Equivalence) -> list[str]:
+    """Targets of the literal listener's warm-up: a second draw of the grammar (seed + 1), without evaluation
+    targets and without the experiment's own targets."""
+    if not args.warmup_steps or not args.warmup_targets:
+        return []
+    drawn, _ = training_targets(args.warmup_targets, args.seed + 1, episodes, equivalence)
+    taken = set(taken)
+    return [t for t in drawn if t not in taken]
+
+
+def listen(model, tok, args, unique: list[str], examples_of: dict[str, list]) -> dict[str, dict]:
+    """Per unique prompt: the greedy guess and the listener's guess (the most probable sampled program consistent
+    with the examples, as the paper's replay chooses; the greedy guess is one of the candidates)."""
+    import torch
+
+    model = model.to(torch.bfloat16) if args.bf16 else model  # sampling in bf16: 2.5x faster on CPU
+    greedy = guesses(model, tok, unique, args.gen_batch, args.max_new_tokens)
+    drawn = samples(model, tok, unique, args.samples, args.seed, args.max_new_tokens) if args.samples else []
+    pools = []
+    for i in range(len(unique)):
+        pool = dict(drawn[i]) if drawn else {}
+        text, lp = greedy[i]
+        pool[text] = max(lp, pool.get(text, -np.inf))
+        pools.append(pool)
+    items = [(c, examples_of[p]) for p, pool in zip(unique, pools, strict=True) for c in sorted(pool)]
+    fit = iter(consistent(items))
+    out = {}
+    for prompt, pool, (first, _) in zip(unique, pools, greedy, strict=True):
+        fits = {c: next(fit) for c in sorted(pool)}
+        out[prompt] = {
+            "greedy": first,
+            "guess": choose(pool, fits),
+            "candidates": len(pool),
+            "consistent_candidates": sum(fits.values()),
+        }
+    return out
 
 
 def run_pragmatic(args) -> dict:
@@ -323,6 +444,7 @@ def run_pragmatic(args) -> dict:
     equivalence = Equivalence()
     try:
         patterns, dropped = training_targets(args.targets, args.seed, load_episodes(args.eval), equivalence)
+        warm_patterns = warmup_targets(args, patterns, load_episodes(args.eval), equivalence)
         walls["targets"] = time.monotonic() - t0
         sets, sizes = {}, {}
         for selection in SELECTIONS:
@@ -346,34 +468,65 @@ def run_pragmatic(args) -> dict:
             pragmatic_prompt("regex", [Example(s, "True" if m else "False") for s, m in first_k(e, k)])
             for e, k in requests
         ]
+        examples_of = {p: first_k(e, k) for p, (e, k) in zip(prompts, requests, strict=True)}
         unique = sorted(set(prompts))
         per_model: dict[str, dict] = {}
-        for selection in SELECTIONS:
-            records = [prompt_completion(r) for r in sets[selection]]
-            t = time.monotonic()
-            with tempfile.TemporaryDirectory() as tmp:
-                model, tok, loss = train(records, args, tmp)
-            walls[f"train_{selection}"] = time.monotonic() - t
-            t = time.monotonic()
-            answer = dict(zip(unique, guesses(model, tok, unique, args.gen_batch, args.max_new_tokens), strict=True))
-            walls[f"generate_{selection}"] = time.monotonic() - t
-            del model
-            t = time.monotonic()
-            said = [answer[p] for p in prompts]
-            top1 = [equivalence(e["regex"], g) for (e, _), g in zip(requests, said, strict=True)]
-            cons = consistent([(g, first_k(e, k)) for (e, k), g in zip(requests, said, strict=True)])
-            walls[f"score_{selection}"] = time.monotonic() - t
-            per_model[selection] = {"loss": loss, "guesses": said, "top1": top1, "consistent": cons}
-            print(f"{selection}: trained (loss {loss:.3f}), {len(said)} guesses scored", flush=True)
+        with tempfile.TemporaryDirectory() as warm_dir:
+            start, warm = None, {"targets": len(warm_patterns), "rows": 0, "steps": 0, "loss": None}
+            if warm_patterns:
+                t = time.monotonic()
+                warm_rows, _ = build_set(warm_patterns, args.k, args.seed, "random")
+                walls["build_warmup"] = time.monotonic() - t
+                t = time.monotonic()
+                with tempfile.TemporaryDirectory() as tmp:
+                    model, tok, loss = train([prompt_completion(r) for r in warm_rows], args, tmp, args.warmup_steps)
+                model.save_pretrained(warm_dir)
+                tok.save_pretrained(warm_dir)
+                del model
+                start = warm_dir
+                warm.update(rows=len(warm_rows), steps=args.warmup_steps, loss=loss)
+                walls["train_warmup"] = time.monotonic() - t
+                print(f"warm-up: {len(warm_rows)} rows, {args.warmup_steps} steps, loss {loss:.3f}", flush=True)
+            for selection in SELECTIONS:
+                records = [prompt_completion(r) for r in sets[selection]]
+                t = time.monotonic()
+                with tempfile.TemporaryDirectory() as tmp:
+                    model, tok, loss = train(records, args, tmp, args.steps, start)
+                walls[f"train_{selection}"] = time.monotonic() - t
+                t = time.monotonic()
+                heard = listen(model, tok, args, unique, examples_of)
+                walls[f"generate_{selection}"] = time.monotonic() - t
+                del model
+                t = time.monotonic()
+                said = [heard[p]["guess"] for p in prompts]
+                first = [heard[p]["greedy"] for p in prompts]
+                top1 = [equivalence(e["regex"], g) for (e, _), g in zip(requests, said, strict=True)]
+                greedy_top1 = [equivalence(e["regex"], g) for (e, _), g in zip(requests, first, strict=True)]
+                cons = consistent([(g, first_k(e, k)) for (e, k), g in zip(requests, said, strict=True)])
+                walls[f"score_{selection}"] = time.monotonic() - t
+                per_model[selection] = {
+                    "loss": loss,
+                    "guesses": said,
+                    "greedy_guesses": first,
+                    "candidates": [heard[p]["candidates"] for p in prompts],
+                    "consistent_candidates": [heard[p]["consistent_candidates"] for p in prompts],
+                    "top1": top1,
+                    "greedy_top1": greedy_top1,
+                    "consistent": cons,
+                }
+                print(f"{selection}: trained (loss {loss:.3f}), {len(said)} guesses scored", flush=True)
     finally:
         equivalence.close()
     walls["total"] = time.monotonic() - t0
-    return report(args, episodes, requests, patterns, dropped, sizes, per_model, walls, equivalence.timeouts)
+    return report(args, episodes, requests, patterns, dropped, sizes, warm, per_model, walls, equivalence.timeouts)
 
 
-def report(args, episodes, requests, patterns, dropped, sizes, per_model, walls, timeouts) -> dict:
+METRICS = ("top1", "greedy_top1", "consistent")
+
+
+def report(args, episodes, requests, patterns, dropped, sizes, warm, per_model, walls, timeouts) -> dict:
     figures = {}
-    for metric in ("top1", "consistent"):
+    for metric in METRICS:
         for k in KS:
             rows = [i for i, (_, kk) in enumerate(requests) if kk == k]
             a = np.array([per_model["pragmatic"][metric][i] for i in rows], dtype=float)
@@ -388,6 +541,7 @@ def report(args, episodes, requests, patterns, dropped, sizes, per_model, walls,
         "targets_dropped_as_eval": dropped,
         "target_regexes": patterns,
         "sets": sizes,
+        "warmup": warm,
         "episodes": len(episodes),
         "eval_rows_per_model": len(requests),
         "train_loss": {s: per_model[s]["loss"] for s in SELECTIONS},
@@ -400,8 +554,10 @@ def report(args, episodes, requests, patterns, dropped, sizes, per_model, walls,
                 "episode": e["id"],
                 "k": k,
                 **{f"{s}_guess": per_model[s]["guesses"][i] for s in SELECTIONS},
-                **{f"{s}_top1": per_model[s]["top1"][i] for s in SELECTIONS},
-                **{f"{s}_consistent": per_model[s]["consistent"][i] for s in SELECTIONS},
+                **{f"{s}_greedy_guess": per_model[s]["greedy_guesses"][i] for s in SELECTIONS},
+                **{f"{s}_candidates": per_model[s]["candidates"][i] for s in SELECTIONS},
+                **{f"{s}_consistent_candidates": per_model[s]["consistent_candidates"][i] for s in SELECTIONS},
+                **{f"{s}_{m}": per_model[s][m][i] for s in SELECTIONS for m in METRICS},
             }
             for i, (e, k) in enumerate(requests)
         ],
@@ -431,8 +587,10 @@ def _text(r: dict) -> str:
         "Downstream, pragmatic experiment: SmolLM2-135M-Instruct trained on pragmatic vs random examples, "
         "asked with people's examples",
         f"command: benchmarks/downstream.py --targets {s['targets']} --k {s['k']} --steps {s['steps']} "
-        f"--batch-size {s['batch_size']} --lr {s['lr']}{' --lora' if s['lora'] else ''}"
-        f"{'' if s['bf16'] else ' --no-bf16'} --seed {s['seed']}{' --quick' if s['quick'] else ''}",
+        f"--batch-size {s['batch_size']} --lr {s['lr']} --warmup-targets {s['warmup_targets']} "
+        f"--warmup-steps {s['warmup_steps']} --samples {s['samples']} --threads {s['threads']}"
+        f"{' --lora' if s['lora'] else ''}{'' if s['bf16'] else ' --no-bf16'} --seed {s['seed']}"
+        f"{' --quick' if s['quick'] else ''}",
         f"machine: {r['machine']}",
         f"targets: {r['targets']} (sampled {s['targets']}, {r['targets_dropped_as_eval']} dropped as evaluation "
         f"targets); rows: "
@@ -440,20 +598,28 @@ def _text(r: dict) -> str:
             f"{k} {v['rows']} ({v['examples_per_row']:.2f} examples/row, {v['rejected']} rejected)"
             for k, v in r["sets"].items()
         ),
+        (
+            f"warm-up (literal listener, shared): {r['warmup']['rows']} rows of random examples on other targets, "
+            f"{r['warmup']['steps']} steps, final loss {r['warmup']['loss']:.3f}"
+            if r["warmup"]["steps"]
+            else "warm-up: none"
+        ),
         f"training: {s['steps']} steps x {s['batch_size']} rows, lr {s['lr']}, "
         f"{'LoRA r=16' if s['lora'] else 'full fine-tuning'}; final loss "
         + ", ".join(f"{k} {v:.3f}" for k, v in r["train_loss"].items()),
         f"evaluation: {r['episodes']} episodes x {len(KS)} k = {r['eval_rows_per_model']} guesses per model; "
         f"equivalence timeouts {r['equivalence_timeouts']}",
+        f"guess (top1, consistent): the most probable of {s['samples']} sampled programs (top-p 0.9, T 1) and the "
+        "greedy one that is consistent with the examples, as the paper's replay; greedy_top1: the greedy guess alone",
         "",
-        f"{'metric':<14}{'pragmatic % [95% CI]':>24}{'random % [95% CI]':>24}{'ratio [95% CI]':>22}"
+        f"{'metric':<16}{'pragmatic % [95% CI]':>24}{'random % [95% CI]':>24}{'ratio [95% CI]':>22}"
         f"{'difference pts [95% CI]':>28}",
     ]
     for name, f in r["figures"].items():
         ratio = "n/a" if f["ratio"] is None else f"{f['ratio']:.2f}"
         rc = "" if f["ratio_ci"] is None else f"[{f['ratio_ci'][0]:.2f}, {f['ratio_ci'][1]:.2f}]"
         lines.append(
-            f"{name:<14}{_pct(f['pragmatic'])} [{_pct(f['pragmatic_ci'][0])},{_pct(f['pragmatic_ci'][1])}]"
+            f"{name:<16}{_pct(f['pragmatic'])} [{_pct(f['pragmatic_ci'][0])},{_pct(f['pragmatic_ci'][1])}]"
             f"{_pct(f['random']):>9} [{_pct(f['random_ci'][0])},{_pct(f['random_ci'][1])}]"
             f"{ratio:>9} {rc:>12}"
             f"{_pct(f['difference']):>12} [{_pct(f['difference_ci'][0])},{_pct(f['difference_ci'][1])}]"
