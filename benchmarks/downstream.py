@@ -277,16 +277,18 @@ def guesses(model, tok, prompts: list[str], batch_size: int, max_new_tokens: int
 def samples(model, tok, prompts: list[str], n: int, seed: int, max_new_tokens: int) -> list[dict[str, float]]:
     """Per prompt, n programs sampled as the paper's replay does (top-p 0.9, temperature 1), each with its
     log-probability: {text: log p}. The prompt is run once and its cache copied n times (the prompt is most of
-    the tokens). Seeded per prompt, so a prompt gets the same draws whatever else is asked."""
+    the tokens). Seeded by (seed, prompt), so a prompt gets the same draws whatever else is asked."""
     import torch
+
+    from skillseq.rng import stable_hash
 
     out = []
     with torch.inference_mode():
-        for i, prompt in enumerate(prompts):
+        for prompt in prompts:
             ids = tok(prompt, return_tensors="pt").input_ids
             cache = model(ids[:, :-1], use_cache=True).past_key_values
             cache.batch_repeat_interleave(n)
-            torch.manual_seed(seed * 1_000_003 + i)
+            torch.manual_seed(stable_hash(seed, "listener", prompt) % 2**63)
             gen = model.generate(
                 ids.repeat(n, 1),
                 attention_mask=torch.ones(n, ids.shape[1], dtype=torch.long),
