@@ -1,6 +1,7 @@
 """benchmarks/downstream.py --quick end to end: both sets built by the stage, both models trained, every guess
 scored, the figures computed. The path, not the result (two training steps teach nothing)."""
 
+import importlib.util
 import json
 import math
 import subprocess
@@ -13,6 +14,33 @@ from skillseq.transforms.pragmatic.regex_grammar import sampled_regexes
 
 REPO = Path(__file__).resolve().parent.parent
 KS = ["1", "3", "5", "all"]
+METRICS = ("top1", "greedy_top1", "consistent")
+
+_spec = importlib.util.spec_from_file_location("downstream", REPO / "benchmarks" / "downstream.py")
+downstream = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(downstream)
+
+
+def test_the_listener_guesses_the_most_probable_consistent_program():
+    pool = {"[a-z]{3}": -2.0, "[a-z]+": -1.0, "abc": -0.5, "[a-c]{3}": -2.0}
+    fits = {"[a-z]{3}": True, "[a-z]+": False, "abc": False, "[a-c]{3}": True}
+    assert downstream.choose(pool, fits) == "[a-c]{3}"  # ties go to the first in text order
+    assert downstream.choose(pool, dict.fromkeys(pool, False)) == "abc"  # none fits: the most probable
+
+
+def test_a_guess_is_cut_at_its_first_stop_and_scored_up_to_it():
+    import torch
+
+    class Tok:
+        def decode(self, ids, skip_special_tokens=True):
+            return "".join({5: "a", 6: "b", 2: "", 7: "z"}[int(i)] for i in ids)
+
+    logits = [torch.log(torch.tensor([[0.1, 0.1, 0.2, 0.1, 0.1, 0.3, 0.05, 0.05]] * 2)) for _ in range(3)]
+    rows = torch.tensor([[5, 2, 7], [5, 6, 5]])  # the first stops after one token; the second never stops
+    (first, lp1), (second, lp2) = downstream._texts_and_logprobs(Tok(), rows, logits, stops=[2])
+    assert (first, second) == ("a", "aba")
+    assert lp1 == pytest.approx(math.log(0.3) + math.log(0.2))  # "a" and the stop, not the "z" after it
+    assert lp2 == pytest.approx(2 * math.log(0.3) + math.log(0.05))
 
 
 def _episodes(path: Path) -> None:
@@ -56,16 +84,24 @@ def test_quick_run_builds_trains_and_scores_everything(tmp_path):
     assert all(math.isfinite(v) and v > 0 for v in r["train_loss"].values()) and len(r["train_loss"]) == 2
     assert r["wall_s"]["train_pragmatic"] > 0 and r["wall_s"]["train_random"] > 0
 
-    # every evaluation row scored, by both models
+    # the shared warm-up on other targets' random examples, then both models from it
+    warm = r["warmup"]
+    assert warm["steps"] == 1 and warm["rows"] == warm["targets"] >= 3 and math.isfinite(warm["loss"])
+    assert r["wall_s"]["train_warmup"] > 0
+
+    # every evaluation row scored, by both models: a guess among sampled programs and the greedy one
     assert r["episodes"] == 3 and r["eval_rows_per_model"] == 12 == len(r["rows"])
     assert {(row["episode"], str(row["k"])) for row in r["rows"]} == {(e, k) for e in "abc" for k in KS}
     for row in r["rows"]:
         for s in ("pragmatic", "random"):
-            assert isinstance(row[f"{s}_guess"], str)
-            assert isinstance(row[f"{s}_top1"], bool) and isinstance(row[f"{s}_consistent"], bool)
+            assert isinstance(row[f"{s}_guess"], str) and isinstance(row[f"{s}_greedy_guess"], str)
+            assert 1 <= row[f"{s}_candidates"] <= 4  # 3 samples and the greedy guess, repeats merged
+            assert 0 <= row[f"{s}_consistent_candidates"] <= row[f"{s}_candidates"]
+            assert row[f"{s}_consistent"] == (row[f"{s}_consistent_candidates"] > 0)  # a fitting one is chosen
+            assert all(isinstance(row[f"{s}_{m}"], bool) for m in METRICS)
 
     # the figures: every metric at every k, means of those rows, intervals around them
-    assert sorted(r["figures"]) == sorted(f"{m}@{k}" for m in ("top1", "consistent") for k in KS)
+    assert sorted(r["figures"]) == sorted(f"{m}@{k}" for m in METRICS for k in KS)
     for name, f in r["figures"].items():
         metric, k = name.split("@")
         k = k if k == "all" else int(k)
