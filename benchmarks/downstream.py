@@ -210,7 +210,7 @@ def train(records: list[dict], args, out_dir: str, steps: int, start: str | None
         seed=args.seed,
         data_seed=args.seed,
         bf16=args.bf16,
-        use_cpu=True,
+        use_cpu=not torch.cuda.is_available(),  # a GPU when there is one
         max_length=256,
         dataloader_num_workers=0,
         disable_tqdm=True,
@@ -236,7 +236,7 @@ def _texts_and_logprobs(tok, new_tokens, logits, stops: list[int]) -> list[tuple
     import torch
 
     logp = torch.stack(logits, 1).float().log_softmax(-1).gather(-1, new_tokens[..., None])[..., 0]
-    stopped = torch.isin(new_tokens, torch.tensor(stops))
+    stopped = torch.isin(new_tokens, torch.tensor(stops, device=new_tokens.device))
     keep = (stopped.long().cumsum(1) - stopped.long()) == 0  # up to and including the first stop
     out = []
     for row, lp, k in zip(new_tokens, logp, keep, strict=True):
@@ -257,7 +257,7 @@ def guesses(model, tok, prompts: list[str], batch_size: int, max_new_tokens: int
     with torch.inference_mode():
         for start in range(0, len(order), batch_size):
             idx = order[start : start + batch_size]
-            enc = tok([prompts[i] for i in idx], return_tensors="pt", padding=True)
+            enc = tok([prompts[i] for i in idx], return_tensors="pt", padding=True).to(model.device)
             gen = model.generate(
                 **enc,
                 max_new_tokens=max_new_tokens,
@@ -285,13 +285,13 @@ def samples(model, tok, prompts: list[str], n: int, seed: int, max_new_tokens: i
     out = []
     with torch.inference_mode():
         for prompt in prompts:
-            ids = tok(prompt, return_tensors="pt").input_ids
+            ids = tok(prompt, return_tensors="pt").input_ids.to(model.device)
             cache = model(ids[:, :-1], use_cache=True).past_key_values
             cache.batch_repeat_interleave(n)
             torch.manual_seed(stable_hash(seed, "listener", prompt) % 2**63)
             gen = model.generate(
                 ids.repeat(n, 1),
-                attention_mask=torch.ones(n, ids.shape[1], dtype=torch.long),
+                attention_mask=torch.ones(n, ids.shape[1], dtype=torch.long, device=ids.device),
                 past_key_values=cache,
                 max_new_tokens=max_new_tokens,
                 do_sample=True,
