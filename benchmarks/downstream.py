@@ -254,6 +254,7 @@ def guesses(model, tok, prompts: list[str], batch_size: int, max_new_tokens: int
         tok.pad_token = tok.eos_token
     order = sorted(range(len(prompts)), key=lambda i: len(prompts[i]))  # like lengths together: less padding
     out: list[tuple[str, float]] = [("", 0.0)] * len(prompts)
+    stops = _stops(tok)
     with torch.inference_mode():
         for start in range(0, len(order), batch_size):
             idx = order[start : start + batch_size]
@@ -264,11 +265,11 @@ def guesses(model, tok, prompts: list[str], batch_size: int, max_new_tokens: int
                 do_sample=False,
                 num_beams=1,
                 pad_token_id=tok.pad_token_id,
-                eos_token_id=_stops(tok),
+                eos_token_id=stops,
                 output_logits=True,
                 return_dict_in_generate=True,
             )
-            said = _texts_and_logprobs(tok, gen.sequences[:, enc["input_ids"].shape[1] :], gen.logits, _stops(tok))
+            said = _texts_and_logprobs(tok, gen.sequences[:, enc["input_ids"].shape[1] :], gen.logits, stops)
             for i, guess in zip(idx, said, strict=True):
                 out[i] = guess
     return out
@@ -282,7 +283,7 @@ def samples(model, tok, prompts: list[str], n: int, seed: int, max_new_tokens: i
 
     from skillseq.rng import stable_hash
 
-    out = []
+    out, stops = [], _stops(tok)
     with torch.inference_mode():
         for prompt in prompts:
             ids = tok(prompt, return_tensors="pt").input_ids.to(model.device)
@@ -298,12 +299,12 @@ def samples(model, tok, prompts: list[str], n: int, seed: int, max_new_tokens: i
                 top_p=0.9,
                 temperature=1.0,
                 pad_token_id=tok.pad_token_id or tok.eos_token_id,
-                eos_token_id=_stops(tok),
+                eos_token_id=stops,
                 output_logits=True,
                 return_dict_in_generate=True,
             )
             drawn: dict[str, float] = {}
-            for text, lp in _texts_and_logprobs(tok, gen.sequences[:, ids.shape[1] :], gen.logits, _stops(tok)):
+            for text, lp in _texts_and_logprobs(tok, gen.sequences[:, ids.shape[1] :], gen.logits, stops):
                 drawn[text] = max(lp, drawn.get(text, -np.inf))
             out.append(drawn)
     return out
@@ -430,7 +431,8 @@ def listen(model, tok, args, unique: list[str], examples_of: dict[str, list]) ->
         fits = {c: next(fit) for c in sorted(pool)}
         out[prompt] = {
             "greedy": first,
-            "guess": choose(pool, fits),
+            "guess": (guess := choose(pool, fits)),
+            "consistent": fits[guess],
             "candidates": len(pool),
             "consistent_candidates": sum(fits.values()),
         }
@@ -442,11 +444,12 @@ def run_pragmatic(args) -> dict:
         _quick(args)
     t0 = time.monotonic()
     walls: dict[str, float] = {}
-    episodes = load_episodes(args.eval)[: args.episodes or None]
+    every_episode = load_episodes(args.eval)
+    episodes = every_episode[: args.episodes or None]
     equivalence = Equivalence()
     try:
-        patterns, dropped = training_targets(args.targets, args.seed, load_episodes(args.eval), equivalence)
-        warm_patterns = warmup_targets(args, patterns, load_episodes(args.eval), equivalence)
+        patterns, dropped = training_targets(args.targets, args.seed, every_episode, equivalence)
+        warm_patterns = warmup_targets(args, patterns, every_episode, equivalence)
         walls["targets"] = time.monotonic() - t0
         sets, sizes = {}, {}
         for selection in SELECTIONS:
@@ -504,7 +507,7 @@ def run_pragmatic(args) -> dict:
                 first = [heard[p]["greedy"] for p in prompts]
                 top1 = [equivalence(e["regex"], g) for (e, _), g in zip(requests, said, strict=True)]
                 greedy_top1 = [equivalence(e["regex"], g) for (e, _), g in zip(requests, first, strict=True)]
-                cons = consistent([(g, first_k(e, k)) for (e, k), g in zip(requests, said, strict=True)])
+                cons = [heard[p]["consistent"] for p in prompts]  # run in the sandbox by `listen`
                 walls[f"score_{selection}"] = time.monotonic() - t
                 per_model[selection] = {
                     "loss": loss,
