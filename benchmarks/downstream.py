@@ -366,18 +366,18 @@ def bootstrap(a: np.ndarray, b: np.ndarray, seed: int, n: int = 2000) -> dict:
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     g = parser.add_argument_group("pragmatic experiment")
     g.add_argument("--eval", type=Path, default=DEFAULT_EVAL, help="people's episodes (JSONL), never trained on")
-    g.add_argument("--targets", type=int, default=600, help="regexes sampled before dropping evaluation targets")
+    g.add_argument("--targets", type=int, default=400, help="regexes sampled before dropping evaluation targets")
     g.add_argument("--k", type=int, default=5, help="examples per training row (pragmatic.num_examples)")
-    g.add_argument("--steps", type=int, default=60, help="training steps of each model on its set")
+    g.add_argument("--steps", type=int, default=24, help="training steps of each model on its set")
     g.add_argument("--batch-size", type=int, default=16)
     g.add_argument("--lr", type=float, default=2e-4)
     g.add_argument(
         "--warmup-targets",
         type=int,
-        default=1600,
+        default=400,
         help="the literal listener: other targets with random examples, trained on first, shared by both models",
     )
-    g.add_argument("--warmup-steps", type=int, default=100, help="steps of the shared warm-up (0: none)")
+    g.add_argument("--warmup-steps", type=int, default=20, help="steps of the shared warm-up (0: none)")
     g.add_argument(
         "--lora", action="store_true", help="LoRA adapters (r=16, all linear layers) instead of full tuning"
     )
@@ -385,7 +385,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--threads", type=int, default=2, help="torch threads (1 on a machine shared with other work)")
     g.add_argument("--episodes", type=int, default=0, help="evaluate on the first N episodes (0: all)")
     g.add_argument(
-        "--samples", type=int, default=8, help="programs sampled per query for the listener's guess (0: greedy)"
+        "--samples", type=int, default=0, help="programs sampled per query for the listener's guess (0: greedy)"
     )
     g.add_argument("--gen-batch", type=int, default=32)
     g.add_argument("--max-new-tokens", type=int, default=32)
