@@ -614,8 +614,13 @@ def _text(r: dict) -> str:
         + ", ".join(f"{k} {v:.3f}" for k, v in r["train_loss"].items()),
         f"evaluation: {r['episodes']} episodes x {len(KS)} k = {r['eval_rows_per_model']} guesses per model; "
         f"equivalence timeouts {r['equivalence_timeouts']}",
-        f"guess (top1, consistent): the most probable of {s['samples']} sampled programs (top-p 0.9, T 1) and the "
-        "greedy one that is consistent with the examples, as the paper's replay; greedy_top1: the greedy guess alone",
+        (
+            f"guess (top1, consistent): the most probable of {s['samples']} sampled programs (top-p 0.9, T 1) and "
+            "the greedy one that is consistent with the examples, as the paper's replay; greedy_top1: the greedy "
+            "guess alone"
+            if s["samples"]
+            else "guess: the greedy one (--samples 0, no replay listener), so top1 = greedy_top1"
+        ),
         "",
         f"{'metric':<16}{'pragmatic % [95% CI]':>24}{'random % [95% CI]':>24}{'ratio [95% CI]':>22}"
         f"{'difference pts [95% CI]':>28}",
